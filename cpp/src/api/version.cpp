@@ -1,0 +1,7 @@
+#include "loupe/loupe.h"
+
+namespace loupe {
+
+std::string version() { return LOUPE_VERSION; }
+
+}  // namespace loupe

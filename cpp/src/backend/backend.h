@@ -1,0 +1,121 @@
+#pragma once
+// Backend: the ops the model needs, written once in the model code and implemented per
+// device (CPU always, CUDA when built). Every tensor argument lives on the backend's
+// device, is contiguous and row-major; "rows" means all dims but the last.
+//
+// Activations use activation_dtype() (F32 on CPU, BF16 on CUDA); weights may be F32,
+// BF16 (and later quantised types) and are passed as stored. Ops are eager: a call may be
+// asynchronous on a device stream, synchronize() waits for all of them.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+
+namespace loupe {
+
+// Attention over the token-level KV pool, for a batch of sequences whose new tokens are
+// flattened into one q. Sequence b owns q rows [q_start[b], q_start[b] + q_len[b]) and
+// attends causally to kv_len[b] cached tokens whose pool slots are
+// kv_slots[b, 0 .. kv_len[b]); its new tokens are the last q_len[b] of them.
+// Decode is the case q_len == 1. All index tensors are I32 on the backend's device.
+struct PagedAttentionParams {
+  Tensor q_start;    // [B]
+  Tensor q_len;      // [B]
+  Tensor kv_len;     // [B]
+  Tensor kv_slots;   // [B, kv_slots_stride]
+  int batch = 0;
+  int max_q_len = 0;
+  int max_kv_len = 0;
+  float scale = 1.0f;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  virtual std::string name() const = 0;
+  virtual Device device() const = 0;
+  virtual DType activation_dtype() const = 0;
+
+  // ---- memory ----------------------------------------------------------------------
+  virtual void* allocate(size_t bytes) = 0;
+  virtual void deallocate(void* ptr) = 0;
+  virtual void copy_from_host(void* dst, const void* src, size_t bytes) = 0;
+  virtual void copy_to_host(void* dst, const void* src, size_t bytes) = 0;
+  virtual void fill_zero(Tensor t) = 0;
+  virtual void synchronize() = 0;
+  // Bytes of device memory still free (CPU: available physical memory).
+  virtual size_t free_memory() const = 0;
+
+  // ---- dense math ------------------------------------------------------------------
+  // y[M, N] = x[M, K] · w[N, K]ᵀ (+ bias[N]); w is stored PyTorch-style [out, in].
+  virtual void linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) = 0;
+  // Per row over the last dim. HF semantics: statistics in fp32.
+  virtual void rms_norm(Tensor y, Tensor x, Tensor weight, float eps) = 0;
+  virtual void layer_norm(Tensor y, Tensor x, Tensor weight, Tensor bias, float eps) = 0;
+
+  // ---- elementwise (y may alias an input) -------------------------------------------
+  virtual void add(Tensor y, Tensor a, Tensor b) = 0;
+  virtual void gelu_tanh(Tensor y, Tensor x) = 0;
+  virtual void gelu_erf(Tensor y, Tensor x) = 0;
+  // y[M, F] = silu(gate_up[:, :F]) * gate_up[:, F:], gate_up [M, 2F].
+  virtual void silu_mul(Tensor y, Tensor gate_up) = 0;
+  // Rotate-half RoPE in place: x [n, heads, hd]; cos, sin [n, hd/2] F32, shared by heads.
+  // out[k] = x[k]·c[k] − x[k+hd/2]·s[k],  out[k+hd/2] = x[k+hd/2]·c[k] + x[k]·s[k].
+  virtual void rope(Tensor x, Tensor cos, Tensor sin) = 0;
+
+  // ---- gathers and scatters ---------------------------------------------------------
+  // y[i, :] = table[ids[i], :]; ids I32, every id must be < table rows (checked by caller).
+  virtual void embedding(Tensor y, Tensor table, Tensor ids) = 0;
+  // dst[rows[i], :] = src[i, :] (or += when accumulate); rows I32.
+  virtual void scatter_rows(Tensor dst, Tensor rows, Tensor src, bool accumulate) = 0;
+  // dst[i, :] = src[rows[i], :]; rows I32.
+  virtual void gather_rows(Tensor dst, Tensor src, Tensor rows) = 0;
+
+  // ---- attention --------------------------------------------------------------------
+  // Bidirectional attention within segments [cu_seqlens[i], cu_seqlens[i+1]) (vision
+  // tower: one segment per image / video temporal group). q, k, v, out: [n, heads, d].
+  virtual void attention_segments(Tensor out, Tensor q, Tensor k, Tensor v,
+                                  const std::vector<int32_t>& cu_seqlens, float scale) = 0;
+  // Writes k, v [n, kv_heads, hd] into the pool layer buffers [slots, kv_heads, hd] at slots[n].
+  virtual void kv_store(Tensor k_cache, Tensor v_cache, Tensor k, Tensor v, Tensor slots) = 0;
+  // Causal GQA attention reading K/V through the slot table. q, out: [n, heads, hd];
+  // caches: [slots, kv_heads, hd]; heads must be a multiple of kv_heads.
+  virtual void attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_cache,
+                               const PagedAttentionParams& params) = 0;
+
+  // ---- sampling support -------------------------------------------------------------
+  // Converts rows of activations (any float dtype) to F32 host memory.
+  virtual void to_host_f32(float* dst, Tensor src) = 0;
+};
+
+// The CPU backend always exists; threads <= 0 means all cores.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+// The CUDA backend, or an Error(NoDevice) with a readable reason (not built with CUDA,
+// no driver, no device with that index).
+std::unique_ptr<Backend> make_cuda_backend(int device_index);
+// Dispatch on a parsed device.
+std::unique_ptr<Backend> make_backend(const Device& device, int cpu_threads = 0);
+
+// RAII device allocation shaped as a tensor.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(Backend& backend, DType dtype, std::initializer_list<int64_t> dims);
+  ~Buffer();
+  Buffer(Buffer&& other) noexcept;
+  Buffer& operator=(Buffer&& other) noexcept;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  const Tensor& tensor() const { return tensor_; }
+  operator Tensor() const { return tensor_; }
+
+ private:
+  Backend* backend_ = nullptr;
+  Tensor tensor_;
+};
+
+}  // namespace loupe
