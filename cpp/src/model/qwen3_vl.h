@@ -1,0 +1,52 @@
+#pragma once
+// Qwen3VLModel: the whole Qwen3-VL forward pass, written against the Backend interface.
+//
+//   logits = model.forward(input_ids, positions, batch)
+//
+// input_ids [n] and positions [3, n] (M-RoPE t/h/w rows) are host arrays covering the new
+// tokens of every sequence in the batch, flattened in order. Positions come from the caller
+// (get_rope_index once per request; decode = p + delta) and are never recomputed from a
+// chunk. Visual tokens are located by batch.visual_item / visual_row, so a chunk or a prefix
+// hit may start or end inside an image. Returns logits [batch_size, vocab] (F32, host) of the
+// last new token of each sequence.
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "backend/backend.h"
+#include "model/config.h"
+#include "model/forward_batch.h"
+
+namespace loupe::model {
+
+class Weights;
+
+struct LoadOptions {
+  bool upcast_to_f32 = false;  // keep bf16 weights as stored unless asked
+};
+
+class Qwen3VLModel {
+ public:
+  Qwen3VLModel(Backend& backend, const std::filesystem::path& model_dir, const LoadOptions& options = {});
+  ~Qwen3VLModel();
+
+  const ModelConfig& config() const { return config_; }
+  Backend& backend() const { return backend_; }
+
+  // Runs the vision tower for one item; pixel_values [grid.patches(), patch_dim] host fp32.
+  std::shared_ptr<VisionFeatures> encode_vision(const float* pixel_values, const GridTHW& grid);
+
+  std::vector<float> forward(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
+                             ForwardBatch& batch);
+
+  const Weights& weights() const { return *weights_; }
+
+ private:
+  Backend& backend_;
+  ModelConfig config_;
+  std::unique_ptr<Weights> weights_;
+};
+
+}  // namespace loupe::model
