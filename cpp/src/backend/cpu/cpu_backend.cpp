@@ -1,0 +1,63 @@
+#include "backend/cpu/cpu_backend.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <cblas.h>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "backend/cpu/cpu_kernels.h"
+
+namespace loupe {
+
+CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {
+  openblas_set_num_threads(threads_);
+}
+
+void* CpuBackend::allocate(size_t bytes) {
+  // 64-byte alignment for AVX-512 loads; aligned_alloc needs a multiple of the alignment.
+  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+  LOUPE_CHECK(p != nullptr, OutOfMemory, "cpu: cannot allocate ", bytes, " bytes");
+  return p;
+}
+void CpuBackend::deallocate(void* ptr) { std::free(ptr); }
+void CpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
+void CpuBackend::fill_zero(Tensor t) { std::memset(t.data, 0, t.nbytes()); }
+
+size_t CpuBackend::free_memory() const {
+  std::ifstream meminfo("/proc/meminfo");
+  std::string key;
+  size_t kb = 0;
+  while (meminfo >> key >> kb) {
+    if (key == "MemAvailable:") return kb * 1024;
+    meminfo.ignore(256, '\n');
+  }
+  return size_t(sysconf(_SC_AVPHYS_PAGES)) * size_t(sysconf(_SC_PAGESIZE));
+}
+
+void CpuBackend::to_host_f32(float* dst, Tensor src) { cpu::load_f32(dst, src, 0, src.numel()); }
+
+std::unique_ptr<Backend> make_cpu_backend(int threads) { return std::make_unique<CpuBackend>(threads); }
+
+namespace cpu {
+void load_f32(float* dst, const Tensor& src, int64_t offset, int64_t n) {
+  switch (src.dtype) {
+    case DType::F32:
+      std::memcpy(dst, src.ptr<float>() + offset, size_t(n) * sizeof(float));
+      return;
+    case DType::BF16: {
+      const uint16_t* s = src.ptr<uint16_t>() + offset;
+      for (int64_t i = 0; i < n; ++i) dst[i] = bf16_to_f32(s[i]);
+      return;
+    }
+    default:
+      LOUPE_FAIL(Internal, "cpu: cannot read ", src.describe(), " as float");
+  }
+}
+}  // namespace cpu
+
+}  // namespace loupe

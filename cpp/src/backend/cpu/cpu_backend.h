@@ -1,0 +1,52 @@
+#pragma once
+// CPU backend: fp32 activations, weights fp32 or bf16 (as stored), GEMM through OpenBLAS,
+// everything else OpenMP-parallel loops. Attention uses online softmax over key blocks so
+// no [T, T] score matrix is ever materialised.
+#include "backend/backend.h"
+
+namespace loupe {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads);
+
+  std::string name() const override { return "cpu"; }
+  Device device() const override { return Device{}; }
+  DType activation_dtype() const override { return DType::F32; }
+  int threads() const { return threads_; }
+
+  void* allocate(size_t bytes) override;
+  void deallocate(void* ptr) override;
+  void copy_from_host(void* dst, const void* src, size_t bytes) override;
+  void copy_to_host(void* dst, const void* src, size_t bytes) override;
+  void fill_zero(Tensor t) override;
+  void synchronize() override {}
+  size_t free_memory() const override;
+
+  void linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) override;
+  void rms_norm(Tensor y, Tensor x, Tensor weight, float eps) override;
+  void layer_norm(Tensor y, Tensor x, Tensor weight, Tensor bias, float eps) override;
+
+  void add(Tensor y, Tensor a, Tensor b) override;
+  void gelu_tanh(Tensor y, Tensor x) override;
+  void gelu_erf(Tensor y, Tensor x) override;
+  void silu_mul(Tensor y, Tensor gate_up) override;
+  void rope(Tensor x, Tensor cos, Tensor sin) override;
+
+  void embedding(Tensor y, Tensor table, Tensor ids) override;
+  void scatter_rows(Tensor dst, Tensor rows, Tensor src, bool accumulate) override;
+  void gather_rows(Tensor dst, Tensor src, Tensor rows) override;
+
+  void attention_segments(Tensor out, Tensor q, Tensor k, Tensor v, const std::vector<int32_t>& cu_seqlens,
+                          float scale) override;
+  void kv_store(Tensor k_cache, Tensor v_cache, Tensor k, Tensor v, Tensor slots) override;
+  void attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_cache,
+                       const PagedAttentionParams& params) override;
+
+  void to_host_f32(float* dst, Tensor src) override;
+
+ private:
+  int threads_;
+};
+
+}  // namespace loupe

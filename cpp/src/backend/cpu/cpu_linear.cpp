@@ -1,0 +1,71 @@
+// y = x · wᵀ (+ bias). fp32 weights go straight to OpenBLAS. bf16 weights: small M (decode)
+// streams the bf16 rows once with an fp32 dot per output; larger M converts blocks of
+// weight rows to fp32 and runs sgemm on each block, so the fp32 copy stays cache-sized.
+#include <cblas.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_kernels.h"
+
+namespace loupe {
+namespace {
+
+inline float dot_bf16(const float* x, const uint16_t* w, int64_t k) {
+  float acc[16] = {};
+  int64_t i = 0;
+  for (; i + 16 <= k; i += 16)
+    for (int j = 0; j < 16; ++j) acc[j] += x[i + j] * bf16_to_f32(w[i + j]);
+  float s = 0.f;
+  for (; i < k; ++i) s += x[i] * bf16_to_f32(w[i]);
+  for (float a : acc) s += a;
+  return s;
+}
+
+void add_bias(float* y, int64_t m, int64_t n, const Tensor& bias, int threads) {
+  std::vector<float> b(n);
+  cpu::load_f32(b.data(), bias, 0, n);
+#pragma omp parallel for num_threads(threads)
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < n; ++c) y[r * n + c] += b[c];
+}
+
+}  // namespace
+
+void CpuBackend::linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) {
+  const int64_t m = x.rows(), k = x.cols(), n = w.rows();
+  LOUPE_CHECK(x.dtype == DType::F32 && y.dtype == DType::F32, Internal, "cpu linear: activations must be f32");
+  LOUPE_CHECK(w.cols() == k && y.rows() == m && y.cols() == n, Internal, "cpu linear: shape mismatch y ",
+              y.describe(), " x ", x.describe(), " w ", w.describe());
+  LOUPE_CHECK(!bias || bias->numel() == n, Internal, "cpu linear: bias ", bias->describe(), " for ", n, " outputs");
+  float* yp = y.ptr<float>();
+  const float* xp = x.ptr<float>();
+  if (m == 0) return;
+  if (w.dtype == DType::F32) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n), int(k), 1.f, xp, int(k), w.ptr<float>(),
+                int(k), 0.f, yp, int(n));
+  } else if (w.dtype == DType::BF16) {
+    const uint16_t* wp = w.ptr<uint16_t>();
+    if (m <= 4) {
+#pragma omp parallel for num_threads(threads_) schedule(static)
+      for (int64_t c = 0; c < n; ++c)
+        for (int64_t r = 0; r < m; ++r) yp[r * n + c] = dot_bf16(xp + r * k, wp + c * k, k);
+    } else {
+      const int64_t block = std::max<int64_t>(16, std::min<int64_t>(n, (1 << 20) / std::max<int64_t>(k, 1)));
+      std::vector<float> tile(size_t(block * k));
+      for (int64_t c0 = 0; c0 < n; c0 += block) {
+        const int64_t nb = std::min(block, n - c0);
+#pragma omp parallel for num_threads(threads_) schedule(static)
+        for (int64_t i = 0; i < nb * k; ++i) tile[i] = bf16_to_f32(wp[c0 * k + i]);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(nb), int(k), 1.f, xp, int(k), tile.data(),
+                    int(k), 0.f, yp + c0, int(n));
+      }
+    }
+  } else {
+    LOUPE_FAIL(Internal, "cpu linear: unsupported weight dtype ", w.describe());
+  }
+  if (bias) add_bias(yp, m, n, *bias, threads_);
+}
+
+}  // namespace loupe
