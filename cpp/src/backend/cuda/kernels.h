@@ -1,0 +1,77 @@
+#pragma once
+// Launchers of the CUDA backend's kernels. Host code (cuda_backend.cpp) validates shapes
+// and dtypes; these only dispatch on dtype and launch on the given stream. Activations
+// are BF16 or F32; arithmetic is fp32.
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace loupe::cuda {
+
+// ---- norms (norms.cu) ---------------------------------------------------------------
+void launch_rms_norm(void* y, const void* x, const void* weight, DType act, DType wtype,
+                     int64_t rows, int64_t cols, float eps, cudaStream_t stream);
+void launch_layer_norm(void* y, const void* x, const void* weight, const void* bias, DType act,
+                       DType wtype, int64_t rows, int64_t cols, float eps, cudaStream_t stream);
+
+// ---- elementwise (elementwise.cu) ---------------------------------------------------
+enum class Activation { GeluTanh, GeluErf };
+void launch_add(void* y, const void* a, const void* b, DType act, int64_t n, cudaStream_t stream);
+void launch_activation(void* y, const void* x, Activation fn, DType act, int64_t n, cudaStream_t stream);
+void launch_silu_mul(void* y, const void* gate_up, DType act, int64_t rows, int64_t f, cudaStream_t stream);
+// y[r, c] += bias[c]; used when cuBLASLt's bias epilogue cannot take the bias dtype.
+void launch_add_bias(void* y, const void* bias, DType act, DType btype, int64_t rows, int64_t cols,
+                     cudaStream_t stream);
+void launch_rope(void* x, const float* cos, const float* sin, DType act, int64_t n, int64_t heads,
+                 int64_t hd, cudaStream_t stream);
+// Any float dtype to fp32.
+void launch_to_f32(float* y, const void* x, DType dtype, int64_t n, cudaStream_t stream);
+// Fallback GEMM (y = x·wᵀ + bias) for shapes cuBLASLt has no algorithm for.
+void launch_linear_fallback(void* y, const void* x, const void* w, const void* bias, DType act,
+                            DType btype, int64_t m, int64_t n, int64_t k, cudaStream_t stream);
+
+// ---- gathers and scatters (gather.cu) -----------------------------------------------
+void launch_embedding(void* y, const void* table, const int32_t* ids, DType act, DType ttype,
+                      int64_t n, int64_t cols, cudaStream_t stream);
+// dst[rows[i]] = src[i] (byte copy of row_bytes per row).
+void launch_scatter_rows(void* dst, const int32_t* rows, const void* src, int64_t n, int64_t row_bytes,
+                         cudaStream_t stream);
+// dst[rows[i]] += src[i].
+void launch_scatter_add_rows(void* dst, const int32_t* rows, const void* src, DType act, int64_t n,
+                             int64_t cols, cudaStream_t stream);
+// dst[i] = src[rows[i]].
+void launch_gather_rows(void* dst, const void* src, const int32_t* rows, int64_t n, int64_t row_bytes,
+                        cudaStream_t stream);
+
+// ---- attention (attention.cu) -------------------------------------------------------
+// One problem shape for both attentions. Sequence b has q rows [q_start[b], +q_len[b])
+// and kv_len[b] keys; key j of b lives at row kv_slots[b * slots_stride + j] of k/v
+// (paged pool) or, when kv_slots is null, at row kv_start[b] + j (contiguous segments).
+// Causal: query i of b sees keys j <= kv_len[b] - q_len[b] + i.
+struct AttentionProblem {
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  void* out = nullptr;
+  DType dtype = DType::BF16;
+  int heads = 0, kv_heads = 0, head_dim = 0;
+  int64_t q_rows = 0;  // rows of q / out
+  int batch = 0;
+  const int32_t* q_start = nullptr;
+  const int32_t* q_len = nullptr;
+  const int32_t* kv_len = nullptr;
+  const int32_t* kv_start = nullptr;
+  const int32_t* kv_slots = nullptr;
+  int64_t slots_stride = 0;
+  bool causal = false;
+  float scale = 1.0f;
+  int max_q_len = 0;
+  int max_kv_len = 0;
+};
+// Workspace floats the launch needs for its split-K partials (0: no split).
+size_t attention_workspace_floats(const AttentionProblem& p, int num_sms);
+void launch_attention(const AttentionProblem& p, float* workspace, int num_sms, cudaStream_t stream);
+
+}  // namespace loupe::cuda
