@@ -1,9 +1,15 @@
 #pragma once
 // Public C++ API of libloupe. Small and stable: the Java binding maps it one to one.
 // Errors are thrown as loupe::Error (see error_kind_name for the stable kind names).
+#include <exception>
 #include <string>
 
 namespace loupe {
+
+// Stable name of the kind of an error thrown by this API: "invalid_argument", "bad_image",
+// "limit_exceeded", "model_load", "out_of_memory", "cancelled", "timeout", "no_device" or
+// "internal" (also for exceptions that are not loupe errors).
+const char* error_kind_of(const std::exception& error) noexcept;
 
 // Library version, e.g. "0.1.0".
 std::string version();

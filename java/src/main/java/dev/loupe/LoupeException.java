@@ -1,0 +1,32 @@
+package dev.loupe;
+
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** A failure reported by libloupe, with its {@link ErrorKind} and one-line message. */
+public class LoupeException extends RuntimeException {
+  private static final Pattern NATIVE_MESSAGE = Pattern.compile("^\\[([a-z_]+)\\] (.*)$", Pattern.DOTALL);
+
+  private final ErrorKind kind;
+
+  public LoupeException(ErrorKind kind, String message) {
+    super(message);
+    this.kind = kind;
+  }
+
+  public ErrorKind kind() {
+    return kind;
+  }
+
+  /** Converts the RuntimeException JavaCPP raises for a native "[kind] message" error. */
+  static LoupeException fromNative(RuntimeException error) {
+    String text = error.getMessage() == null ? "" : error.getMessage();
+    Matcher matcher = NATIVE_MESSAGE.matcher(text);
+    LoupeException converted =
+        matcher.matches()
+            ? new LoupeException(ErrorKind.fromNativeName(matcher.group(1)), matcher.group(2))
+            : new LoupeException(ErrorKind.INTERNAL, text);
+    converted.initCause(error);
+    return converted;
+  }
+}
