@@ -1,0 +1,158 @@
+#pragma once
+// Public C++ engine API: open a model, submit requests from any thread, receive results
+// through a handle or callbacks. One scheduler thread owns the model and batches all
+// in-flight requests (continuous batching over a shared token-level KV pool with a radix
+// prefix cache). Small and stable: the Java binding maps these types one to one.
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace loupe {
+
+namespace engine {
+class ModelRunner;
+struct RequestState;
+}  // namespace engine
+
+// Patch grid of one image or video (temporal, height, width in patches).
+struct VisualGrid {
+  int32_t t = 1;
+  int32_t h = 0;
+  int32_t w = 0;
+};
+
+// One preprocessed image or video of a request, in the order its placeholder run appears
+// in the token ids (each run is t*h*w / merge² `<|image_pad|>` or `<|video_pad|>` ids).
+struct VisualAttachment {
+  enum class Kind : uint8_t { Image, Video };
+  Kind kind = Kind::Image;
+  VisualGrid grid;
+  std::vector<float> pixel_values;  // [t*h*w, C*Tp*P*P], as the image processor produced it
+  // Processor settings that produced pixel_values (resize budget, mean/std, ...). Part of
+  // the prefix-cache key, so identical pixels from other settings never share KV.
+  std::string preprocess_key;
+};
+
+// Defaults come from the checkpoint's generation_config.json (Engine::default_sampling).
+// temperature 0 means greedy.
+struct SamplingParams {
+  float temperature = 1.0f;
+  int32_t top_k = 0;                // 0 = off
+  float top_p = 1.0f;               // 1 = off
+  float min_p = 0.0f;               // 0 = off
+  float repetition_penalty = 1.0f;  // HF semantics, over prompt and output
+  float presence_penalty = 0.0f;    // OpenAI semantics, over output
+  float frequency_penalty = 0.0f;   // OpenAI semantics, over output
+  int32_t max_new_tokens = 128;
+  std::vector<int32_t> stop_token_ids;               // e.g. <|im_end|>, <|endoftext|>
+  std::vector<std::vector<int32_t>> stop_sequences;  // stop when the output ends with one
+  std::vector<std::string> stop_strings;             // needs Request::detokenize
+  uint64_t seed = 0;                                 // same seed + same request = same tokens
+};
+
+enum class FinishReason : uint8_t { Length, StopToken, StopSequence, StopString, Cancelled, Timeout, Error };
+const char* finish_reason_name(FinishReason reason);
+
+struct StageTimings {
+  double queue_ms = 0;       // submit -> first scheduled
+  double preprocess_ms = 0;  // validation, hashing, positions
+  double vision_ms = 0;      // vision tower (0 when every item came from the feature cache)
+  double prefill_ms = 0;     // wall time of the prefill steps this request took part in
+  double decode_ms = 0;      // wall time of the decode steps this request took part in
+};
+
+struct Result {
+  uint64_t id = 0;
+  std::vector<int32_t> token_ids;  // generated tokens (including a stop token, if any)
+  FinishReason finish_reason = FinishReason::Error;
+  std::string error_kind;  // loupe::ErrorKind name when finish_reason is Error/Cancelled/Timeout
+  std::string error;       // one-line reason, empty on success
+  int32_t prompt_tokens = 0;
+  int32_t cached_tokens = 0;  // prompt tokens served from the prefix cache
+  int32_t retractions = 0;    // times the request was preempted for memory and re-run
+  StageTimings timings;
+  bool ok() const { return finish_reason <= FinishReason::StopString; }
+};
+
+struct Request {
+  std::vector<int32_t> token_ids;  // full prompt, placeholders already expanded
+  std::vector<VisualAttachment> visuals;
+  std::optional<SamplingParams> sampling;  // nullopt: generation_config.json defaults
+  int64_t timeout_ms = 0;                  // 0: no deadline
+  // Detokenizer for stop strings (text of the given output tokens).
+  std::function<std::string(const std::vector<int32_t>&)> detokenize;
+  // Called on the scheduler thread: keep them short and non-blocking.
+  std::function<void(int32_t token)> on_token;
+  std::function<void(const Result&)> on_complete;
+};
+
+// Waitable view of a submitted request.
+class RequestHandle {
+ public:
+  RequestHandle() = default;
+  uint64_t id() const;
+  bool done() const;
+  const Result& wait() const;  // blocks until the request finished
+  bool wait_for(std::chrono::milliseconds timeout) const;
+  void cancel() const;
+
+ private:
+  friend class Engine;
+  std::shared_ptr<engine::RequestState> state_;
+};
+
+struct EngineOptions {
+  std::string device = "cpu";            // "cpu", "cuda", "cuda:1"
+  int threads = 0;                        // CPU threads, 0 = all cores
+  size_t kv_cache_bytes = 0;              // KV pool budget; 0 = kv_cache_fraction of free memory
+  double kv_cache_fraction = 0.3;
+  int32_t max_running = 64;               // concurrently running requests
+  int32_t max_batch_tokens = 8192;        // new tokens per prefill step
+  int32_t chunk_size = 2048;              // longest prefill chunk of one request
+  int32_t queue_limit = 1024;             // waiting requests before submit refuses
+  size_t vision_cache_bytes = 256u << 20; // vision-feature LRU budget (0 = off)
+  bool prefix_cache = true;               // radix prefix cache on/off
+  int32_t max_prompt_tokens = 32768;
+  int32_t max_visual_tokens = 16384;      // merged visual tokens per request
+};
+
+struct EngineStats {
+  int64_t waiting = 0, running = 0;
+  int64_t kv_capacity_tokens = 0, kv_free_tokens = 0, kv_cached_tokens = 0;
+  int64_t prefix_hit_tokens = 0, prefix_miss_tokens = 0, prefix_evicted_tokens = 0;
+  int64_t vision_cache_hits = 0, vision_cache_misses = 0;
+  int64_t completed = 0, failed = 0, retractions = 0;
+  int64_t prefill_steps = 0, decode_steps = 0, prefill_tokens = 0, generated_tokens = 0;
+};
+
+class Engine {
+ public:
+  // Loads a Qwen3-VL checkpoint directory and starts the scheduler thread.
+  static std::unique_ptr<Engine> open(const std::string& model_dir, const EngineOptions& options);
+  // Same over any model runner (tests, other models).
+  static std::unique_ptr<Engine> create(std::unique_ptr<engine::ModelRunner> runner,
+                                        const EngineOptions& options);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Thread-safe. Invalid requests and a full queue throw loupe::Error.
+  RequestHandle submit(Request request);
+  bool cancel(uint64_t id);
+  EngineStats stats() const;
+  SamplingParams default_sampling() const;
+  // Stops the scheduler; requests still queued or running complete as Cancelled.
+  void close();
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loupe

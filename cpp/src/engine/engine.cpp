@@ -1,0 +1,90 @@
+// Public Engine API over the scheduler.
+#include "loupe/engine.h"
+
+#include "core/error.h"
+#include "engine/model_runner.h"
+#include "engine/request_state.h"
+#include "engine/scheduler.h"
+
+namespace loupe {
+
+namespace engine {
+// Defined by the Qwen3-VL adapter when the model component is built (qwen3vl_runner.cpp),
+// otherwise by no_model_runner.cpp with a ModelLoad error.
+std::unique_ptr<ModelRunner> open_qwen3vl_runner(const std::string& model_dir, const EngineOptions& options);
+}  // namespace engine
+
+const char* finish_reason_name(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::Length: return "length";
+    case FinishReason::StopToken: return "stop_token";
+    case FinishReason::StopSequence: return "stop_sequence";
+    case FinishReason::StopString: return "stop_string";
+    case FinishReason::Cancelled: return "cancelled";
+    case FinishReason::Timeout: return "timeout";
+    case FinishReason::Error: return "error";
+  }
+  return "unknown";
+}
+
+// ---- RequestHandle ------------------------------------------------------------------
+
+uint64_t RequestHandle::id() const { return state_ ? state_->id : 0; }
+
+bool RequestHandle::done() const {
+  LOUPE_CHECK(state_, InvalidArgument, "empty request handle");
+  std::lock_guard<std::mutex> lock(state_->mutex);
+  return state_->done;
+}
+
+const Result& RequestHandle::wait() const {
+  LOUPE_CHECK(state_, InvalidArgument, "empty request handle");
+  std::unique_lock<std::mutex> lock(state_->mutex);
+  state_->done_cv.wait(lock, [&] { return state_->done; });
+  return state_->result;
+}
+
+bool RequestHandle::wait_for(std::chrono::milliseconds timeout) const {
+  LOUPE_CHECK(state_, InvalidArgument, "empty request handle");
+  std::unique_lock<std::mutex> lock(state_->mutex);
+  return state_->done_cv.wait_for(lock, timeout, [&] { return state_->done; });
+}
+
+void RequestHandle::cancel() const {
+  if (state_) state_->cancel_requested = true;
+  // The scheduler notices at its next step; an idle scheduler has nothing to cancel.
+}
+
+// ---- Engine ---------------------------------------------------------------------------
+
+struct Engine::Impl {
+  std::unique_ptr<engine::Scheduler> scheduler;
+};
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() { close(); }
+
+std::unique_ptr<Engine> Engine::open(const std::string& model_dir, const EngineOptions& options) {
+  return create(engine::open_qwen3vl_runner(model_dir, options), options);
+}
+
+std::unique_ptr<Engine> Engine::create(std::unique_ptr<engine::ModelRunner> runner, const EngineOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->scheduler = std::make_unique<engine::Scheduler>(std::move(runner), options);
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+RequestHandle Engine::submit(Request request) {
+  RequestHandle handle;
+  handle.state_ = impl_->scheduler->submit(std::move(request));
+  return handle;
+}
+
+bool Engine::cancel(uint64_t id) { return impl_->scheduler->cancel(id); }
+EngineStats Engine::stats() const { return impl_->scheduler->stats(); }
+SamplingParams Engine::default_sampling() const { return impl_->scheduler->info().generation_defaults; }
+void Engine::close() {
+  if (impl_ && impl_->scheduler) impl_->scheduler->close();
+}
+
+}  // namespace loupe

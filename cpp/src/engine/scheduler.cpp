@@ -1,0 +1,540 @@
+#include "engine/scheduler.h"
+
+#include <algorithm>
+#include <exception>
+
+#include "core/error.h"
+
+namespace loupe::engine {
+namespace {
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Error kind name and message of the exception being handled.
+std::pair<std::string, std::string> describe_current_exception() {
+  try {
+    throw;
+  } catch (const Error& e) {
+    return {error_kind_name(e.kind()), e.what()};
+  } catch (const std::exception& e) {
+    return {error_kind_name(ErrorKind::Internal), e.what()};
+  } catch (...) {
+    return {error_kind_name(ErrorKind::Internal), "unknown exception"};
+  }
+}
+
+}  // namespace
+
+Scheduler::Scheduler(std::unique_ptr<ModelRunner> runner, const EngineOptions& options)
+    : runner_(std::move(runner)), options_(options), features_(options.vision_cache_bytes) {
+  LOUPE_CHECK(runner_ != nullptr, InvalidArgument, "engine needs a model runner");
+  info_ = runner_->info();
+  LOUPE_CHECK(info_.vocab_size > 0 && info_.kv_bytes_per_token > 0 && info_.spatial_merge > 0, Internal,
+              "model runner reports an incomplete ModelInfo");
+  LOUPE_CHECK(options.max_running >= 1, InvalidArgument, "max_running must be >= 1");
+  LOUPE_CHECK(options.max_batch_tokens >= 1, InvalidArgument, "max_batch_tokens must be >= 1");
+  LOUPE_CHECK(options.chunk_size >= 1, InvalidArgument, "chunk_size must be >= 1");
+  LOUPE_CHECK(options.queue_limit >= 1, InvalidArgument, "queue_limit must be >= 1");
+  LOUPE_CHECK(options.max_prompt_tokens >= 1, InvalidArgument, "max_prompt_tokens must be >= 1");
+  size_t budget = options.kv_cache_bytes;
+  if (budget == 0) {
+    LOUPE_CHECK(options.kv_cache_fraction > 0 && options.kv_cache_fraction <= 0.95, InvalidArgument,
+                "kv_cache_fraction must be in (0, 0.95], got ", options.kv_cache_fraction);
+    budget = size_t(double(runner_->free_memory()) * options.kv_cache_fraction);
+  }
+  int32_t capacity = kv_slots_for_budget(budget, info_.kv_bytes_per_token);
+  runner_->allocate_kv(capacity);
+  allocator_ = std::make_unique<KvSlotAllocator>(capacity);
+  radix_ = std::make_unique<RadixCache>(*allocator_);
+  publish_stats();
+  thread_ = std::thread(&Scheduler::loop, this);
+}
+
+Scheduler::~Scheduler() { close(); }
+
+void Scheduler::close() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closing_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+// ---- submitting threads ------------------------------------------------------------
+
+std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
+  const auto start = Clock::now();
+  auto r = std::make_shared<RequestState>();
+  const auto& ids = request.token_ids;
+  const int64_t prompt_len = int64_t(ids.size());
+  LOUPE_CHECK(prompt_len > 0, InvalidArgument, "request has no tokens");
+  LOUPE_CHECK(prompt_len <= options_.max_prompt_tokens, LimitExceeded, "prompt of ", prompt_len,
+              " tokens exceeds max_prompt_tokens ", options_.max_prompt_tokens);
+  SamplingParams sampling = request.sampling ? *request.sampling : info_.generation_defaults;
+  validate_sampling(sampling, bool(request.detokenize));
+  LOUPE_CHECK(prompt_len + sampling.max_new_tokens <= allocator_->usable(), LimitExceeded,
+              "prompt (", prompt_len, ") + max_new_tokens (", sampling.max_new_tokens,
+              ") exceeds the KV pool of ", allocator_->usable(), " tokens");
+  for (int32_t id : ids)
+    LOUPE_CHECK(id >= 0 && id < info_.vocab_size, InvalidArgument, "token id ", id,
+                " outside the vocabulary [0, ", info_.vocab_size, ")");
+
+  r->request = std::move(request);
+  const auto& visuals = r->request.visuals;
+  const int32_t merge = info_.spatial_merge;
+  std::vector<int64_t> expected(visuals.size());
+  int64_t visual_total = 0;
+  for (size_t k = 0; k < visuals.size(); ++k) {
+    const auto& v = visuals[k];
+    LOUPE_CHECK(v.grid.t >= 1 && v.grid.h >= 1 && v.grid.w >= 1 && v.grid.h % merge == 0 &&
+                    v.grid.w % merge == 0,
+                InvalidArgument, "attachment ", k, " has grid (", v.grid.t, ", ", v.grid.h, ", ", v.grid.w,
+                "); h and w must be positive multiples of ", merge);
+    const int64_t patches = int64_t(v.grid.t) * v.grid.h * v.grid.w;
+    if (info_.patch_dim > 0)
+      LOUPE_CHECK(int64_t(v.pixel_values.size()) == patches * info_.patch_dim, InvalidArgument, "attachment ", k,
+                  " has ", v.pixel_values.size(), " pixel values, expected ", patches, " x ", info_.patch_dim);
+    LOUPE_CHECK(!v.pixel_values.empty(), InvalidArgument, "attachment ", k, " has no pixel values");
+    expected[k] = patches / (int64_t(merge) * merge);
+    visual_total += expected[k];
+    StepItem item;
+    item.kind = v.kind;
+    item.grid = v.grid;
+    item.pixel_values = v.pixel_values.data();
+    item.hash = hash_visual_item(int(v.kind), v.grid.t, v.grid.h, v.grid.w, v.preprocess_key,
+                                 v.pixel_values.data(), v.pixel_values.size());
+    r->items.push_back(std::move(item));
+  }
+  LOUPE_CHECK(visual_total <= options_.max_visual_tokens, LimitExceeded, "request has ", visual_total,
+              " visual tokens, max_visual_tokens is ", options_.max_visual_tokens);
+
+  // Assign placeholder runs to attachments in order; counts must match exactly (HF raises).
+  r->visual_item.assign(size_t(prompt_len), -1);
+  r->visual_row.assign(size_t(prompt_len), 0);
+  r->keys.resize(size_t(prompt_len));
+  size_t item = 0;
+  int64_t row = 0;
+  for (int64_t i = 0; i < prompt_len; ++i) {
+    const int32_t id = r->request.token_ids[size_t(i)];
+    const bool image = id == info_.image_token_id, video = id == info_.video_token_id;
+    if (!image && !video) {
+      LOUPE_CHECK(row == 0, InvalidArgument, "attachment ", item, " has ", row, " placeholder tokens, expected ",
+                  expected[item]);
+      r->keys[size_t(i)] = text_key(id);
+      continue;
+    }
+    LOUPE_CHECK(item < visuals.size(), InvalidArgument, "prompt has more visual placeholder tokens than the ",
+                visuals.size(), " attachments need");
+    const auto kind = image ? VisualAttachment::Kind::Image : VisualAttachment::Kind::Video;
+    LOUPE_CHECK(visuals[item].kind == kind, InvalidArgument, "attachment ", item, " is ",
+                image ? "a video" : "an image", " but its placeholder tokens are ", image ? "image" : "video", " pads");
+    r->visual_item[size_t(i)] = int32_t(item);
+    r->visual_row[size_t(i)] = int32_t(row);
+    r->keys[size_t(i)] = visual_key(r->items[item].hash, uint32_t(row));
+    if (++row == expected[item]) {
+      ++item;
+      row = 0;
+    }
+  }
+  LOUPE_CHECK(item == visuals.size() && row == 0, InvalidArgument, "prompt has placeholder tokens for ", item,
+              " of ", visuals.size(), " attachments", row ? " (the last one incomplete)" : "");
+
+  r->sampler = std::make_unique<Sampler>(sampling, r->request.token_ids);
+  r->result.prompt_tokens = int32_t(prompt_len);
+  if (r->request.timeout_ms > 0) r->deadline = Clock::now() + std::chrono::milliseconds(r->request.timeout_ms);
+  r->result.timings.preprocess_ms = ms_since(start);
+  return r;
+}
+
+std::shared_ptr<RequestState> Scheduler::submit(Request request) {
+  auto r = prepare(std::move(request));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    LOUPE_CHECK(!closing_, Cancelled, "engine is closed");
+    LOUPE_CHECK(size_t(published_.waiting) + incoming_.size() < size_t(options_.queue_limit), LimitExceeded,
+                "request queue is full (queue_limit ", options_.queue_limit, ")");
+    r->id = next_id_++;
+    r->result.id = r->id;
+    r->submitted = Clock::now();
+    live_[r->id] = r;
+    incoming_.push_back(r);
+  }
+  wake_.notify_one();
+  return r;
+}
+
+bool Scheduler::cancel(uint64_t id) {
+  std::shared_ptr<RequestState> r;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = live_.find(id);
+    if (it == live_.end()) return false;
+    r = it->second.lock();
+  }
+  if (!r) return false;
+  r->cancel_requested = true;
+  wake_.notify_one();
+  return true;
+}
+
+EngineStats Scheduler::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return published_;
+}
+
+// ---- scheduler thread ---------------------------------------------------------------
+
+void Scheduler::loop() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return closing_ || !incoming_.empty() || !waiting_.empty() || !running_.empty(); });
+      if (closing_) break;
+    }
+    try {
+      step();
+    } catch (...) {
+      // A bug surfaced (the step itself fails requests it can blame). Fail everything in
+      // flight rather than continue on state that may be inconsistent, and keep serving.
+      auto [kind, message] = describe_current_exception();
+      while (!running_.empty()) finish(*running_.back(), FinishReason::Error, kind, "engine step failed: " + message);
+      while (!waiting_.empty()) finish(*waiting_.back(), FinishReason::Error, kind, "engine step failed: " + message);
+    }
+    publish_stats();
+  }
+  intake();
+  while (!running_.empty()) finish(*running_.back(), FinishReason::Cancelled, "Cancelled", "engine closed");
+  while (!waiting_.empty()) finish(*waiting_.back(), FinishReason::Cancelled, "Cancelled", "engine closed");
+  publish_stats();
+}
+
+void Scheduler::intake() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  while (!incoming_.empty()) {
+    waiting_.push_back(std::move(incoming_.front()));
+    incoming_.pop_front();
+  }
+}
+
+void Scheduler::drop_expired() {
+  const auto now = Clock::now();
+  auto expired = [&](RequestState& r, FinishReason& reason, const char*& kind, const char*& message) {
+    if (r.cancel_requested) {
+      reason = FinishReason::Cancelled, kind = "Cancelled", message = "cancelled by the caller";
+      return true;
+    }
+    if (r.deadline && now >= *r.deadline) {
+      reason = FinishReason::Timeout, kind = "Timeout", message = "request deadline passed";
+      return true;
+    }
+    return false;
+  };
+  FinishReason reason;
+  const char *kind, *message;
+  for (size_t i = running_.size(); i-- > 0;)
+    if (expired(*running_[i], reason, kind, message)) finish(*running_[i], reason, kind, message);
+  for (size_t i = waiting_.size(); i-- > 0;)
+    if (expired(*waiting_[i], reason, kind, message)) finish(*waiting_[i], reason, kind, message);
+}
+
+void Scheduler::step() {
+  intake();
+  drop_expired();
+  std::vector<Chunk> chunks;
+  if (build_prefill(chunks)) return run(chunks, StepMode::Extend);
+  if (build_decode(chunks)) return run(chunks, StepMode::Decode);
+  // Nothing could run: running requests hold the memory the others need. Give the newest
+  // one's memory back (it re-runs later, its output so far kept).
+  if (!running_.empty()) return retract(*running_.back());
+  if (!waiting_.empty())  // an empty pool cannot hold it (cannot happen: checked at submit)
+    finish(*waiting_.front(), FinishReason::Error, "OutOfMemory", "request does not fit the KV pool");
+}
+
+bool Scheduler::reserve(int32_t n, std::vector<int32_t>& out) {
+  const int32_t short_by = n - allocator_->available();
+  if (short_by > 0) radix_->evict(size_t(short_by));
+  return allocator_->allocate(n, out);
+}
+
+bool Scheduler::build_prefill(std::vector<Chunk>& chunks) {
+  int32_t budget = options_.max_batch_tokens;
+  for (auto& r : running_) {  // continue chunked prefills first
+    if (!r->needs_prefill() || budget == 0) continue;
+    const int32_t begin = r->kv_len();
+    const int32_t n = std::min({r->seq_len() - begin, options_.chunk_size, budget});
+    if (!reserve(n, r->kv_slots)) continue;
+    chunks.push_back({r, begin, begin + n});
+    budget -= n;
+  }
+  while (!waiting_.empty() && budget > 0 && int32_t(running_.size()) < options_.max_running) {
+    auto r = waiting_.front();
+    bool admitted = false;
+    try {
+      admitted = admit(r, budget, chunks);
+    } catch (...) {
+      auto [kind, message] = describe_current_exception();
+      finish(*r, FinishReason::Error, kind, message);
+      continue;
+    }
+    if (!admitted) break;
+    budget -= chunks.back().end - chunks.back().begin;
+    waiting_.pop_front();
+    running_.push_back(std::move(r));
+  }
+  return !chunks.empty();
+}
+
+bool Scheduler::admit(const std::shared_ptr<RequestState>& owner, int32_t budget, std::vector<Chunk>& chunks) {
+  RequestState& r = *owner;
+  if (!r.admitted_once) {
+    r.positions = runner_->positions(r.request.token_ids, r.items);
+    LOUPE_CHECK(r.positions.positions.size() == size_t(3) * size_t(r.prompt_len()), Internal,
+                "model returned ", r.positions.positions.size(), " positions for ", r.prompt_len(), " tokens");
+  }
+  if (options_.prefix_cache) {
+    // At least the last token is computed: its logits pick the next token.
+    auto match = radix_->match_prefix(r.keys.data(), size_t(r.seq_len() - 1));
+    r.kv_slots = std::move(match.slots);
+    radix_->lock(match.node);
+    r.locked = match.node;
+    r.tree_len = r.kv_len();
+  }
+  const int32_t begin = r.kv_len();
+  const int32_t n = std::min({r.seq_len() - begin, options_.chunk_size, budget});
+  if (!reserve(n, r.kv_slots)) {
+    if (r.locked) radix_->unlock(r.locked);
+    r.locked = nullptr;
+    r.kv_slots.clear();
+    r.tree_len = 0;
+    return false;
+  }
+  if (!r.admitted_once) {
+    r.admitted_once = true;
+    r.result.cached_tokens = begin;
+    r.result.timings.queue_ms = ms_since(r.submitted);
+    if (options_.prefix_cache) radix_->record_lookup(size_t(begin), size_t(r.prompt_len() - begin));
+  }
+  chunks.push_back({owner, begin, begin + n});
+  return true;
+}
+
+bool Scheduler::build_decode(std::vector<Chunk>& chunks) {
+  auto ready = [&] {
+    int32_t n = 0;
+    for (auto& r : running_) n += r->needs_prefill() ? 0 : 1;
+    return n;
+  };
+  for (;;) {
+    const int32_t needed = ready();
+    if (needed == 0) return false;
+    if (allocator_->available() < needed) radix_->evict(size_t(needed - allocator_->available()));
+    if (allocator_->available() >= needed || running_.size() <= 1) break;
+    retract(*running_.back());
+  }
+  for (auto& r : running_) {
+    if (r->needs_prefill()) continue;
+    const int32_t begin = r->kv_len();
+    if (!reserve(1, r->kv_slots)) continue;  // only a lone request that fills the pool
+    chunks.push_back({r, begin, begin + 1});
+  }
+  return !chunks.empty();
+}
+
+void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
+  StepBatch batch;
+  batch.mode = mode;
+  batch.batch_size = int32_t(chunks.size());
+  std::vector<int32_t> rows[3];
+  std::vector<RequestState*> item_owner;
+  std::vector<bool> item_was_empty;
+  for (const Chunk& c : chunks) {
+    RequestState& r = *c.req;
+    batch.seq_lens.push_back(c.end);
+    batch.extend_prefix_lens.push_back(c.begin);
+    batch.extend_seq_lens.push_back(c.end - c.begin);
+    batch.kv_slots.push_back(r.kv_slots.data());
+    const int32_t prompt_len = r.prompt_len();
+    int32_t last_item = -1, last_index = -1;
+    for (int32_t i = c.begin; i < c.end; ++i) {
+      batch.input_ids.push_back(r.token(i));
+      batch.out_cache_loc.push_back(r.kv_slots[size_t(i)]);
+      int32_t item = -1, row = 0;
+      if (i < prompt_len) {
+        for (int a = 0; a < 3; ++a) rows[a].push_back(r.positions.positions[size_t(a) * prompt_len + i]);
+        item = r.visual_item[size_t(i)];
+        row = r.visual_row[size_t(i)];
+      } else {
+        for (int a = 0; a < 3; ++a) rows[a].push_back(i + r.positions.delta);
+      }
+      if (item >= 0) {
+        if (item != last_item) {  // items are contiguous runs: one entry per run in this chunk
+          StepItem* step_item = &r.items[size_t(item)];
+          if (!step_item->features && options_.vision_cache_bytes > 0) {
+            if (auto cached = features_.get(step_item->hash)) step_item->features = std::move(cached);
+          }
+          item_was_empty.push_back(!step_item->features);
+          step_item->vision_ms = 0;
+          batch.items.push_back(step_item);
+          item_owner.push_back(&r);
+          last_item = item;
+          last_index = int32_t(batch.items.size()) - 1;
+        }
+        batch.visual_item.push_back(last_index);
+      } else {
+        batch.visual_item.push_back(-1);
+      }
+      batch.visual_row.push_back(row);
+    }
+  }
+  for (const auto& row : rows) batch.positions.insert(batch.positions.end(), row.begin(), row.end());
+
+  const auto start = Clock::now();
+  try {
+    runner_->forward(batch, logits_);
+    LOUPE_CHECK(logits_.size() >= size_t(batch.batch_size) * size_t(info_.vocab_size), Internal,
+                "model returned ", logits_.size(), " logits for a batch of ", batch.batch_size);
+  } catch (...) {
+    auto [kind, message] = describe_current_exception();
+    for (const Chunk& c : chunks) finish(*c.req, FinishReason::Error, kind, message);
+    return;
+  }
+  const double elapsed = ms_since(start);
+  (mode == StepMode::Extend ? counters_.prefill_steps : counters_.decode_steps) += 1;
+
+  for (size_t k = 0; k < batch.items.size(); ++k) {
+    StepItem* item = batch.items[k];
+    if (!item_was_empty[k] || !item->features) continue;
+    item_owner[k]->result.timings.vision_ms += item->vision_ms;
+    if (options_.vision_cache_bytes > 0) features_.put(item->hash, item->features, item->feature_bytes);
+  }
+  for (size_t b = 0; b < chunks.size(); ++b) {
+    RequestState& r = *chunks[b].req;
+    (mode == StepMode::Extend ? r.result.timings.prefill_ms : r.result.timings.decode_ms) += elapsed;
+    if (mode == StepMode::Extend) counters_.prefill_tokens += chunks[b].end - chunks[b].begin;
+    if (r.kv_len() >= r.prompt_len())  // prompt done: features no longer needed here
+      for (auto& item : r.items) item.features.reset();
+    if (chunks[b].end == r.seq_len()) {
+      const int32_t token = r.sampler->sample(&logits_[b * size_t(info_.vocab_size)], info_.vocab_size);
+      after_token(r, token);
+    }
+    if (!r.finished && mode == StepMode::Extend) cache_progress(r);
+  }
+}
+
+void Scheduler::after_token(RequestState& r, int32_t token) {
+  r.output.push_back(token);
+  r.keys.push_back(text_key(token));
+  counters_.generated_tokens += 1;
+  if (r.request.on_token) {
+    try {
+      r.request.on_token(token);
+    } catch (...) {
+      auto [kind, message] = describe_current_exception();
+      return finish(r, FinishReason::Error, "InvalidArgument", "on_token callback threw: " + message);
+    }
+  }
+  FinishReason reason;
+  try {
+    if (stop_reason(r.sampler->params(), r.output, r.request.detokenize, reason)) finish(r, reason);
+  } catch (...) {
+    auto [kind, message] = describe_current_exception();
+    finish(r, FinishReason::Error, kind, "stop check failed: " + message);
+  }
+}
+
+void Scheduler::cache_progress(RequestState& r) {
+  if (!options_.prefix_cache) return;
+  RadixNode* node = radix_->insert(r.keys.data(), size_t(r.kv_len()), r.kv_slots);
+  radix_->lock(node);
+  if (r.locked) radix_->unlock(r.locked);
+  r.locked = node;
+  r.tree_len = r.kv_len();
+}
+
+void Scheduler::release_kv(RequestState& r, bool keep_computed) {
+  // Computed KV goes to the tree (unlocked: evictable) for later requests to reuse; a
+  // request that failed mid-step may hold garbage KV past tree_len, which is just freed.
+  if (options_.prefix_cache && keep_computed && r.kv_len() > 0) {
+    radix_->insert(r.keys.data(), size_t(r.kv_len()), r.kv_slots);
+  } else if (size_t(r.tree_len) < r.kv_slots.size()) {
+    allocator_->release(r.kv_slots.data() + r.tree_len, r.kv_slots.size() - size_t(r.tree_len));
+  }
+  if (r.locked) radix_->unlock(r.locked);
+  r.locked = nullptr;
+  r.kv_slots.clear();
+  r.tree_len = 0;
+}
+
+void Scheduler::remove_running(RequestState& r) {
+  auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == &r; });
+  if (it != running_.end()) running_.erase(it);
+}
+
+void Scheduler::retract(RequestState& r) {
+  auto keep_alive = std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == &r; });
+  if (keep_alive == running_.end()) return;
+  std::shared_ptr<RequestState> owner = *keep_alive;
+  release_kv(r, true);
+  remove_running(r);
+  r.result.retractions += 1;
+  counters_.retractions += 1;
+  waiting_.push_front(std::move(owner));
+}
+
+void Scheduler::finish(RequestState& r, FinishReason reason, const std::string& error_kind,
+                       const std::string& error) {
+  std::shared_ptr<RequestState> owner;
+  if (auto it = std::find_if(running_.begin(), running_.end(), [&](const auto& p) { return p.get() == &r; });
+      it != running_.end()) {
+    owner = *it;
+    running_.erase(it);
+  } else if (auto w = std::find_if(waiting_.begin(), waiting_.end(), [&](const auto& p) { return p.get() == &r; });
+             w != waiting_.end()) {
+    owner = *w;
+    waiting_.erase(w);
+  }
+  r.result.finish_reason = reason;
+  release_kv(r, reason != FinishReason::Error);
+  r.finished = true;
+  r.result.token_ids = r.output;
+  r.result.error_kind = error_kind;
+  r.result.error = error;
+  (r.result.ok() ? counters_.completed : counters_.failed) += 1;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(r.id);
+  }
+  if (r.request.on_complete) {
+    try {
+      r.request.on_complete(r.result);
+    } catch (...) {
+      // The result stands; a throwing callback must not take the scheduler down.
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(r.mutex);
+    r.done = true;
+  }
+  r.done_cv.notify_all();
+}
+
+void Scheduler::publish_stats() {
+  EngineStats s = counters_;
+  s.running = int64_t(running_.size());
+  s.kv_capacity_tokens = allocator_->usable();
+  s.kv_free_tokens = allocator_->available();
+  s.kv_cached_tokens = int64_t(radix_->cached_tokens());
+  s.prefix_hit_tokens = radix_->stats().hit_tokens;
+  s.prefix_miss_tokens = radix_->stats().miss_tokens;
+  s.prefix_evicted_tokens = radix_->stats().evicted_tokens;
+  s.vision_cache_hits = features_.hits();
+  s.vision_cache_misses = features_.misses();
+  std::lock_guard<std::mutex> lock(mutex_);
+  s.waiting = int64_t(waiting_.size());
+  published_ = s;
+}
+
+}  // namespace loupe::engine
