@@ -112,6 +112,22 @@ def perturb_affine_params(model, generator):
             p.copy_(0.05 * torch.randn(p.shape, generator=generator))
 
 
+@torch.no_grad()
+def sharpen_text_model(model):
+    """Plain random init gives nearly flat logits (greedy ties) and, when tied, a model
+    that keeps repeating its input token (embedding and lm_head are the same matrix).
+    Smaller embeddings, larger projections and a larger final-norm scale give varied
+    greedy output with clear top-1 margins, so token-exact tests mean something."""
+    lm = model.model.language_model
+    lm.embed_tokens.weight.mul_(0.25)
+    if not model.config.tie_word_embeddings:
+        model.lm_head.weight.mul_(0.25)
+    for name, p in lm.named_parameters():
+        if name.endswith("proj.weight"):
+            p.mul_(3.0)
+    lm.norm.weight.mul_(10.0)
+
+
 def build_model(name):
     from transformers import Qwen3VLForConditionalGeneration
 
@@ -120,6 +136,7 @@ def build_model(name):
     config = make_config(spec)
     model = Qwen3VLForConditionalGeneration(config).to(torch.float32).eval()
     perturb_affine_params(model, torch.Generator().manual_seed(spec["seed"] + 1))
+    sharpen_text_model(model)
     if spec["tie"]:
         assert model.lm_head.weight.data_ptr() == model.model.language_model.embed_tokens.weight.data_ptr()
     return model.to(spec["dtype"])
