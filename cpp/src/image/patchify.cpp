@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/error.h"
 
@@ -45,6 +46,12 @@ std::vector<float> patchify_frames(const std::vector<const uint8_t*>& frames, in
       for (int c = 0; c < C; ++c) {
         for (int tt = 0; tt < Tp; ++tt) {
           const int f = std::min(t * Tp + tt, num_frames - 1);  // pad with the last frame
+          if (tt > 0 && f == std::min(t * Tp + tt - 1, num_frames - 1)) {
+            // Same frame as the previous temporal slot (a still image, or padding).
+            std::memcpy(dst, dst - P * P, sizeof(float) * P * P);
+            dst += P * P;
+            continue;
+          }
           const uint8_t* frame = frames[f];
           for (int py = 0; py < P; ++py) {
             const uint8_t* src = frame + (static_cast<size_t>(row * P + py) * width + col * P) * C + c;
