@@ -25,5 +25,5 @@
     cublasStatus_t st_ = (call);                                                          \
     if (st_ != CUBLAS_STATUS_SUCCESS)                                                     \
       throw ::loupe::Error(::loupe::ErrorKind::Internal,                                  \
-                           ::loupe::detail::concat(#call, " failed: ", cublasGetStatusString(st_))); \
+                           ::loupe::detail::concat(#call, " failed: ", cublasLtGetStatusString(st_))); \
   } while (0)
