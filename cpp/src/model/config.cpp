@@ -132,6 +132,13 @@ VisionConfig parse_vision(const Node& n) {
   v.num_position_embeddings = n.positive("num_position_embeddings");
   v.deepstack_visual_indexes = n.ints("deepstack_visual_indexes");
   v.hidden_act = n.string("hidden_act");
+  // HF hard-codes the ViT rotary base 10000; v5 files also record it.
+  if (n.has("rope_parameters")) {
+    Node rope = n.child("rope_parameters");
+    if (rope.has("rope_theta"))
+      LOUPE_CHECK(rope.number("rope_theta") == 10000.0, ModelLoad, rope.where("rope_theta"),
+                  " must be 10000 (the Qwen3-VL vision rotary base)");
+  }
   LOUPE_CHECK(v.hidden_act == "gelu_pytorch_tanh", ModelLoad, n.where("hidden_act"),
               " must be \"gelu_pytorch_tanh\", got \"", v.hidden_act, "\"");
   LOUPE_CHECK(v.hidden_size % v.num_heads == 0, ModelLoad, n.where("hidden_size"), " (", v.hidden_size,

@@ -18,10 +18,29 @@
 #include "backend/backend.h"
 #include "model/config.h"
 #include "model/forward_batch.h"
+#include "model/rope_tables.h"
+#include "model/vision.h"
 
 namespace loupe::model {
 
 class Weights;
+class Checkpoint;
+
+// Deliberately wrong text-side variants, so tests can prove spec §11 pitfalls are caught.
+struct TextVariant {
+  MropeLayout mrope_layout = MropeLayout::Interleaved;
+  bool deepstack = true;
+};
+
+// Per-token placement of visual features for one prompt: visual_item[i] is the index of the
+// image/video (images and videos each in prompt order, images first in `grids` numbering as
+// given) whose placeholder token i is, visual_row[i] the merged-token row inside it.
+// Every item must own exactly grid.merged_tokens(M) placeholders (hard error otherwise).
+struct VisualTokenMap {
+  std::vector<int32_t> visual_item, visual_row;
+};
+VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, const std::vector<GridTHW>& image_grids,
+                                 const std::vector<GridTHW>& video_grids, const ModelConfig& config);
 
 struct LoadOptions {
   bool upcast_to_f32 = false;  // keep bf16 weights as stored unless asked
@@ -42,11 +61,18 @@ class Qwen3VLModel {
                              ForwardBatch& batch);
 
   const Weights& weights() const { return *weights_; }
+  const std::vector<std::string>& unused_tensors() const;
+
+  // Test hooks for the pitfall tests; defaults are the correct model.
+  VisionVariant vision_variant;
+  TextVariant text_variant;
 
  private:
   Backend& backend_;
   ModelConfig config_;
+  std::unique_ptr<Checkpoint> checkpoint_;  // mapped files the CPU weights may point into
   std::unique_ptr<Weights> weights_;
+  std::vector<float> pos_table_;            // pos_embed as host fp32 for the interpolation
 };
 
 }  // namespace loupe::model

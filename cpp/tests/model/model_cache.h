@@ -1,0 +1,15 @@
+#pragma once
+// Golden models are loaded once per test binary (loading is the slow part).
+#include <memory>
+#include <string>
+
+#include "backend/backend.h"
+#include "model/qwen3_vl.h"
+
+namespace loupe::model::test {
+
+Backend& cpu_backend();
+Qwen3VLModel& golden_model(const std::string& name);  // "tiny-tied" / "tiny-untied"
+std::filesystem::path golden_model_dir(const std::string& name);
+
+}  // namespace loupe::model::test
