@@ -1,0 +1,39 @@
+package dev.loupe.elasticsearch;
+
+import dev.loupe.NativeLibraries;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Loads libloupe inside the node, once, in place from the plugin's own folder
+ * ({@code plugins/loupe/native/linux-x86_64/}), with JavaCPP's probing confined to the
+ * node's temp dir: both are readable under the default entitlements, unlike a jar
+ * extraction cache or the node's home directory.
+ */
+public final class NativeRuntime {
+  static final String PLATFORM_DIR = "native/linux-x86_64";
+
+  private final Path libraryDir;
+  private final Path scratchDir;
+  private boolean loaded;
+
+  public NativeRuntime(Path pluginDir, Path scratchDir) {
+    this.libraryDir = pluginDir.resolve(PLATFORM_DIR);
+    this.scratchDir = scratchDir;
+  }
+
+  public synchronized void ensureLoaded() {
+    if (loaded) {
+      return;
+    }
+    if (!Files.isDirectory(libraryDir)) {
+      throw new IllegalStateException("loupe native libraries are missing: expected them in [" + libraryDir + "]");
+    }
+    try {
+      NativeLibraries.loadFromDirectory(libraryDir, scratchDir);
+    } catch (LinkageError e) {
+      throw new IllegalStateException("cannot load loupe native libraries from [" + libraryDir + "]: " + e.getMessage(), e);
+    }
+    loaded = true;
+  }
+}
