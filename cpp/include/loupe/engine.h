@@ -70,7 +70,7 @@ struct Result {
   uint64_t id = 0;
   std::vector<int32_t> token_ids;  // generated tokens (including a stop token, if any)
   FinishReason finish_reason = FinishReason::Error;
-  std::string error_kind;  // loupe::ErrorKind name when finish_reason is Error/Cancelled/Timeout
+  std::string error_kind;  // loupe::error_kind_name() ("cancelled", "timeout", ...) when finish_reason is Error/Cancelled/Timeout
   std::string error;       // one-line reason, empty on success
   int32_t prompt_tokens = 0;
   int32_t cached_tokens = 0;  // prompt tokens served from the prefix cache

@@ -206,8 +206,8 @@ void Scheduler::loop() {
     publish_stats();
   }
   intake();
-  while (!running_.empty()) finish(*running_.back(), FinishReason::Cancelled, "Cancelled", "engine closed");
-  while (!waiting_.empty()) finish(*waiting_.back(), FinishReason::Cancelled, "Cancelled", "engine closed");
+  while (!running_.empty()) finish(*running_.back(), FinishReason::Cancelled, error_kind_name(ErrorKind::Cancelled), "engine closed");
+  while (!waiting_.empty()) finish(*waiting_.back(), FinishReason::Cancelled, error_kind_name(ErrorKind::Cancelled), "engine closed");
   publish_stats();
 }
 
@@ -223,17 +223,17 @@ void Scheduler::drop_expired() {
   const auto now = Clock::now();
   auto expired = [&](RequestState& r, FinishReason& reason, const char*& kind, const char*& message) {
     if (r.cancel_requested) {
-      reason = FinishReason::Cancelled, kind = "Cancelled", message = "cancelled by the caller";
+      reason = FinishReason::Cancelled, kind = error_kind_name(ErrorKind::Cancelled), message = "cancelled by the caller";
       return true;
     }
     if (r.deadline && now >= *r.deadline) {
-      reason = FinishReason::Timeout, kind = "Timeout", message = "request deadline passed";
+      reason = FinishReason::Timeout, kind = error_kind_name(ErrorKind::Timeout), message = "request deadline passed";
       return true;
     }
     return false;
   };
   FinishReason reason;
-  const char *kind, *message;
+  const char *kind = nullptr, *message = nullptr;
   for (size_t i = running_.size(); i-- > 0;)
     if (expired(*running_[i], reason, kind, message)) finish(*running_[i], reason, kind, message);
   for (size_t i = waiting_.size(); i-- > 0;)
@@ -250,7 +250,7 @@ void Scheduler::step() {
   // one's memory back (it re-runs later, its output so far kept).
   if (!running_.empty()) return retract(*running_.back());
   if (!waiting_.empty())  // an empty pool cannot hold it (cannot happen: checked at submit)
-    finish(*waiting_.front(), FinishReason::Error, "OutOfMemory", "request does not fit the KV pool");
+    finish(*waiting_.front(), FinishReason::Error, error_kind_name(ErrorKind::OutOfMemory), "request does not fit the KV pool");
 }
 
 bool Scheduler::reserve(int32_t n, std::vector<int32_t>& out) {
@@ -433,7 +433,7 @@ void Scheduler::after_token(RequestState& r, int32_t token) {
       r.request.on_token(token);
     } catch (...) {
       auto [kind, message] = describe_current_exception();
-      return finish(r, FinishReason::Error, "InvalidArgument", "on_token callback threw: " + message);
+      return finish(r, FinishReason::Error, error_kind_name(ErrorKind::InvalidArgument), "on_token callback threw: " + message);
     }
   }
   FinishReason reason;
