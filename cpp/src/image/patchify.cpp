@@ -9,7 +9,7 @@
 
 namespace loupe::imaging {
 
-std::vector<float> patchify_frames(const std::vector<const uint8_t*>& frames, int height,
+FloatBuffer patchify_frames(const std::vector<const uint8_t*>& frames, int height,
                                    int width, const PatchLayout& layout,
                                    const std::array<float, 3>& mean,
                                    const std::array<float, 3>& std, int num_threads) {
@@ -31,7 +31,7 @@ std::vector<float> patchify_frames(const std::vector<const uint8_t*>& frames, in
   const int gh = height / P, gw = width / P;
   const int64_t patch_dim = int64_t(C) * Tp * P * P;
   const int64_t patches_per_t = int64_t(gh) * gw;
-  std::vector<float> out(static_cast<size_t>(gt * patches_per_t * patch_dim));
+  FloatBuffer out(static_cast<size_t>(gt * patches_per_t * patch_dim));
   if (num_threads <= 0) num_threads = omp_get_max_threads();
 
 #pragma omp parallel for collapse(2) schedule(static) num_threads(num_threads) if (patches_per_t > 64)

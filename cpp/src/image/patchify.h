@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "loupe/image.h"
+
 namespace loupe::imaging {
 
 struct PatchLayout {
@@ -18,7 +20,7 @@ struct PatchLayout {
 // in float32, with mean' = mean*255 and std' = std*255 as HF fuses rescale+normalise.
 // Rows are in merge-window order (t, block row, block col, intra row, intra col);
 // columns are (channel, temporal, pixel row, pixel col), as the Conv3d weight flattens.
-std::vector<float> patchify_frames(const std::vector<const uint8_t*>& frames, int height,
+FloatBuffer patchify_frames(const std::vector<const uint8_t*>& frames, int height,
                                    int width, const PatchLayout& layout,
                                    const std::array<float, 3>& mean,
                                    const std::array<float, 3>& std, int num_threads);

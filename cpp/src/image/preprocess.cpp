@@ -61,7 +61,7 @@ VisionInput preprocess_image(const RgbImage& image, const VisionOptions& options
   const auto [h, w] = smart_resize(image.height, image.width,
                                    options.patch_size * options.merge_size, options.min_pixels,
                                    options.max_pixels);
-  const std::vector<uint8_t> resized = imaging::resize_bicubic_aa(
+  const imaging::ByteBuffer resized = imaging::resize_bicubic_aa(
       image.pixels.data(), image.height, image.width, 3, h, w, options.num_threads);
   // A still image is one frame; patchify repeats it to fill the temporal patch.
   return patchify({resized.data()}, h, w, options);
@@ -115,7 +115,7 @@ VideoInput preprocess_video(const std::vector<RgbImage>& frames,
   }
   const auto [h, w] = smart_resize_video(static_cast<int>(frames.size()), frames[0].height,
                                          frames[0].width, options);
-  std::vector<std::vector<uint8_t>> resized(frames.size());
+  std::vector<imaging::ByteBuffer> resized(frames.size());
   std::vector<const uint8_t*> views(frames.size());
   for (size_t i = 0; i < frames.size(); ++i) {
     resized[i] = imaging::resize_bicubic_aa(frames[i].pixels.data(), frames[i].height,

@@ -5,7 +5,11 @@
 #include <cstdint>
 #include <vector>
 
+#include "loupe/image.h"
+
 namespace loupe::imaging {
+
+using ByteBuffer = std::vector<uint8_t, UninitializedAllocator<uint8_t>>;
 
 // Fixed-point filter for one axis: output i reads input[start[i] .. start[i]+count[i])
 // with int16 weights weights[i*taps ..], scaled by 2^precision.
@@ -24,7 +28,7 @@ AxisFilter make_bicubic_aa_filter(int in_size, int out_size);
 
 // src: in_h x in_w x channels; returns out_h x out_w x channels. Horizontal pass first,
 // then vertical, each skipped when that size is unchanged; the intermediate is uint8.
-std::vector<uint8_t> resize_bicubic_aa(const uint8_t* src, int in_h, int in_w, int channels,
+ByteBuffer resize_bicubic_aa(const uint8_t* src, int in_h, int in_w, int channels,
                                        int out_h, int out_w, int num_threads = 0);
 
 }  // namespace loupe::imaging

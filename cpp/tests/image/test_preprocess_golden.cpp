@@ -32,7 +32,7 @@ struct Comparison {
   double exact_fraction = 0;
 };
 
-Comparison compare(const std::vector<float>& got, const std::vector<float>& want) {
+Comparison compare(const FloatBuffer& got, const std::vector<float>& want) {
   Comparison c;
   size_t exact = 0;
   for (size_t i = 0; i < want.size(); ++i) {

@@ -7,7 +7,7 @@ namespace loupe::imaging {
 namespace {
 
 TEST(Resize, SameSizeIsACopy) {
-  std::vector<uint8_t> src(5 * 4 * 3);
+  ByteBuffer src(5 * 4 * 3);
   for (size_t i = 0; i < src.size(); ++i) src[i] = uint8_t(i * 7);
   EXPECT_EQ(resize_bicubic_aa(src.data(), 4, 5, 3, 4, 5), src);
 }
