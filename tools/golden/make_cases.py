@@ -252,7 +252,9 @@ def main():
             out["generated_ids"] = new
             out["step_topk_ids"] = top.indices
             out["step_topk_logits"] = top.values
-            save_file(contiguous(out), cdir / f"{name}.safetensors", metadata={"case": case["name"], "model": name})
+            # One metadata key: safetensors does not keep the order of several, and the
+            # files must be byte-identical across regenerations.
+            save_file(contiguous(out), cdir / f"{name}.safetensors", metadata={"golden": f"{case['name']}/{name}"})
             entry["results"][name] = {
                 "tensors": f"cases/{case['name']}/{name}.safetensors",
                 "generated_ids": new.tolist(),
