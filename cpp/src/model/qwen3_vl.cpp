@@ -46,8 +46,13 @@ VisualTokenMap map_visual_tokens(std::span<const int32_t> ids, const std::vector
 
 Qwen3VLModel::Qwen3VLModel(Backend& backend, const std::filesystem::path& dir, const LoadOptions& options)
     : backend_(backend), config_(load_model_config(dir)) {
-  checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open(dir));
-  weights_ = std::make_unique<Weights>(backend, config_, *checkpoint_, WeightOptions{options.upcast_to_f32});
+  try {
+    checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open(dir));
+    weights_ = std::make_unique<Weights>(backend, config_, *checkpoint_, WeightOptions{options.upcast_to_f32});
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::ModelLoad) throw;
+    throw Error(ErrorKind::ModelLoad, dir.string() + ": " + e.what());  // say which model
+  }
   pos_table_.resize(weights_->pos_embed.numel());
   backend.to_host_f32(pos_table_.data(), weights_->pos_embed);
 }
