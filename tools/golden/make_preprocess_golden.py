@@ -71,6 +71,16 @@ def write_png_16bit(path, h, w, colour_type, seed):
                      + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
 
 
+def bmp_v5_bgra(h, w, seed):
+    """32-bit BI_BITFIELDS BMP with a BITMAPV5HEADER and an alpha mask (Pillow cannot write one)."""
+    px = np.dstack([photo_like(h, w, seed), np.tile(np.linspace(0, 255, w).astype(np.uint8), (h, 1))])
+    bgra = px[::-1, :, [2, 1, 0, 3]].tobytes()  # bottom-up rows
+    header = struct.pack("<IiiHHIIiiII", 124, w, h, 1, 32, 3, len(bgra), 2835, 2835, 0, 0)
+    header += struct.pack("<IIII", 0xFF0000, 0xFF00, 0xFF, 0xFF000000) + b"sRGB" + bytes(124 - 56)
+    offset = 14 + len(header)
+    return b"BM" + struct.pack("<IHHI", offset + len(bgra), 0, 0, offset) + header + bgra
+
+
 def make_samples():
     """Writes the generated sample images (idempotent: existing files are kept)."""
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -120,6 +130,9 @@ def make_samples():
         frames[0].save(p, save_all=True, append_images=frames[1:], transparency=5, duration=100)
     save("gen_anim_70x50.gif", gif)
     save("gen_bgr24_75x45.bmp", lambda p: Image.fromarray(photo_like(45, 75, 19)).save(p))
+    save("gen_bgrx32_50x40.bmp", lambda p: Image.fromarray(np.dstack([photo_like(40, 50, 21), photo_like(40, 50, 22)[..., 0]]),
+                                                              "RGBA").save(p))  # Pillow writes 32-bit BI_RGB
+    save("gen_bgra32_v5_48x36.bmp", lambda p: p.write_bytes(bmp_v5_bgra(36, 48, 23)))
     save("gen_palette8_64x40.bmp", lambda p: Image.fromarray(photo_like(40, 64, 20)).convert(
         "P", palette=Image.Palette.ADAPTIVE, colors=200).save(p))
 
@@ -146,6 +159,8 @@ def image_cases():
         ("gen_anim_70x50.gif", *SMALL),
         ("gen_bgr24_75x45.bmp", *SMALL),
         ("gen_palette8_64x40.bmp", *SMALL),
+        ("gen_bgrx32_50x40.bmp", *SMALL),
+        ("gen_bgra32_v5_48x36.bmp", *SMALL),
     ]
     # Whatever else lives in testdata/images (e.g. the golden kit's real photos).
     known = {c[0] for c in cases}
