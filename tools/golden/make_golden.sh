@@ -33,10 +33,7 @@ fi
 export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 CUBLAS_WORKSPACE_CONFIG=:4096:8
 cd "$here"
 "$py" make_checkpoints.py --testdata "$repo/testdata" --skimage-wheel "$wheel"
-if [[ -f make_cases.py ]]; then
-  "$py" make_cases.py --testdata "$repo/testdata"
-fi
-if [[ -f make_text_golden.py ]]; then
-  "$py" make_text_golden.py --testdata "$repo/testdata"
-fi
+"$py" make_cases.py --testdata "$repo/testdata"
+"$py" make_text_golden.py --testdata "$repo/testdata"
+"$py" verify_facts.py --testdata "$repo/testdata"
 echo "golden kit regenerated under $repo/testdata"
