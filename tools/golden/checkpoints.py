@@ -12,7 +12,7 @@ deepstack levels, real patch 16 / temporal 2 / merge 2.
 
 import torch
 
-from tokenizer_build import BPE_VOCAB_SIZE, special_id
+from tokenizer_build import BPE_VOCAB_SIZE, PLAIN_ADDED_TOKENS, SPECIAL_TOKENS, special_id
 
 # Embedding rows exceed the tokenizer's ids, as in the released files (151936 > 151669).
 VOCAB_ROWS = BPE_VOCAB_SIZE + 128
@@ -126,6 +126,13 @@ def sharpen_text_model(model):
         if name.endswith("proj.weight"):
             p.mul_(3.0)
     lm.norm.weight.mul_(10.0)
+    # Rows past the tokenizer (2066..2175) are padding, as in released checkpoints where
+    # they are untrained and never win the argmax; keep them small but non-zero so a
+    # row-offset bug in a loader still shows.
+    n_tok = BPE_VOCAB_SIZE + len(SPECIAL_TOKENS) + len(PLAIN_ADDED_TOKENS)
+    lm.embed_tokens.weight[n_tok:].mul_(0.01)
+    if not model.config.tie_word_embeddings:
+        model.lm_head.weight[n_tok:].mul_(0.01)
 
 
 def build_model(name):
