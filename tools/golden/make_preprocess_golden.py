@@ -213,6 +213,29 @@ def make_video_golden(manifest):
                              grid_thw=out["video_grid_thw"][0].tolist())
 
 
+def make_clip_golden(manifest):
+    """The golden kit's 16-frame clip (4 fps) through the video processor at its defaults."""
+    clip = sorted((IMAGES / "clip").glob("frame_*.png"))
+    if not clip:
+        return
+    fps = 4.0
+    frames = np.stack([np.array(Image.open(p).convert("RGB")) for p in clip])
+    proc = Qwen3VLVideoProcessor(size={"shortest_edge": 4096, "longest_edge": 25165824}, **QWEN3)
+    meta = VideoMetadata(total_num_frames=len(clip), fps=fps, width=frames.shape[2], height=frames.shape[1],
+                         frames_indices=list(range(len(clip))))
+    out = proc(videos=[frames], video_metadata=[meta], return_metadata=True, cap_pixels_per_frame=False,
+               return_tensors="pt")
+    indices = [int(i) for i in out["video_metadata"][0].frames_indices]
+    stamps = Qwen3VLProcessor._calculate_timestamps(None, indices, fps, 2)
+    save_file({"pixel_values": out["pixel_values_videos"].contiguous(),
+               "grid_thw": out["video_grid_thw"].to(torch.int64).contiguous()}, str(OUT / "video_clip.safetensors"))
+    manifest["clip"] = dict(file="video_clip.safetensors", frames=[f"clip/{p.name}" for p in clip], fps=fps,
+                            min_pixels=4096, max_pixels=25165824, indices=indices,
+                            timestamps=[f"<{t:.1f} seconds>" for t in stamps],
+                            grid_thw=out["video_grid_thw"][0].tolist())
+    print("clip", out["video_grid_thw"][0].tolist(), indices)
+
+
 def main():
     torch.set_num_threads(1)
     make_samples()
@@ -232,6 +255,7 @@ def main():
         print(f"{name:34s} {image.mode:5s} {image.size} -> grid {out['image_grid_thw'][0].tolist()}")
     manifest["smart_resize"] = grid_cases()
     make_video_golden(manifest)
+    make_clip_golden(manifest)
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
 
 

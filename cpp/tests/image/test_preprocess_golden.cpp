@@ -140,5 +140,25 @@ TEST(PreprocessGolden, VideoMatchesTransformers) {
   EXPECT_EQ(text.rfind(got.timestamps[0] + "<|vision_start|><|video_pad|>", 0), 0u);
 }
 
+TEST(PreprocessGolden, DecodedClipMatchesTransformersAtDefaults) {
+  const auto m = manifest();
+  ASSERT_TRUE(m.contains("clip"));
+  const auto v = m["clip"];
+  const double fps = v["fps"];
+  const auto names = v["frames"].get<std::vector<std::string>>();
+  const auto indices = sample_video_frames(int64_t(names.size()), fps);  // default VideoOptions
+  EXPECT_EQ(indices, v["indices"].get<std::vector<int64_t>>());
+  std::vector<RgbImage> frames;
+  for (int64_t i : indices) frames.push_back(decode_image(read_file(testdata("images/" + names[i]))));
+  const VideoInput got = preprocess_video(frames, indices, fps);
+  EXPECT_EQ(got.timestamps, v["timestamps"].get<std::vector<std::string>>());
+  const auto golden = read_safetensors(testdata("preprocess/" + v["file"].get<std::string>()));
+  EXPECT_EQ(std::vector<int64_t>(got.grid_thw.begin(), got.grid_thw.end()), golden.at("grid_thw").as<int64_t>());
+  const Comparison c = compare(got.pixel_values, golden.at("pixel_values").as<float>());
+  std::printf("[golden] clip grid %lldx%lldx%lld max_err %.6f exact %.4f%%\n", (long long)got.grid_thw[0],
+              (long long)got.grid_thw[1], (long long)got.grid_thw[2], c.max_error, 100.0 * c.exact_fraction);
+  EXPECT_LE(c.max_error, kOneLevel + 1e-6);
+}
+
 }  // namespace
 }  // namespace loupe
