@@ -144,7 +144,14 @@ TEST_P(PagedAttentionCase, LongDecodeSplitsKeys) {
 }
 
 TEST_P(PagedAttentionCase, GqaGroupsOneToEight) {
-  for (int64_t group : {1, 2, 4, 8}) run({{3, 20}, {1, 50}}, 2 * group, 2, 64);
+  for (int64_t group : {1, 2, 4, 8}) {
+    run({{3, 20}, {1, 50}}, 2 * group, 2, 64);  // mixed prefill/decode
+    run({{1, 700}, {1, 33}, {1, 1}}, 2 * group, 2, 128);  // pure decode batch
+  }
+}
+
+TEST_P(PagedAttentionCase, DecodeHeadDims) {
+  for (int64_t hd : {16, 64, 72, 128, 256}) run({{1, 77}, {1, 1030}}, 4, 2, hd);
 }
 
 }  // namespace loupe::test

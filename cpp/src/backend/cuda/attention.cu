@@ -10,6 +10,7 @@
 // merges the partial softmaxes.
 #include <algorithm>
 #include <cfloat>
+#include <cstdint>
 
 #include "backend/cuda/device_math.cuh"
 #include "backend/cuda/cuda_check.h"
@@ -216,10 +217,205 @@ void launch_typed(const AttentionProblem& p, const SplitPlan& plan, float* parti
   }
 }
 
+// ---- decode: one query row per sequence ----------------------------------------------
+// Memory-bound: each K/V byte should be read once, in wide loads, with many in flight.
+// A block serves one (sequence, kv head, key split) and all q heads of the GQA group,
+// so K/V are read once per group. Each warp takes 32-key tiles in turn: lane j reads
+// key j's whole row with 16-byte loads and scores it against every group head; then the
+// warp reads the tile's V rows together (each lane its head_dim/32 dims). The block's
+// warps merge their softmax states in shared memory at the end.
+constexpr int kDecodeWarps = 4;
+
+bool decode_kernel_fits(const AttentionProblem& p) {
+  if (p.max_q_len != 1 || !p.kv_slots || !p.causal) return false;
+  const int group = p.heads / p.kv_heads;
+  if (p.head_dim != 64 && p.head_dim != 128) return false;
+  if (group != 1 && group != 2 && group != 4 && group != 8) return false;
+  const auto aligned = [](const void* ptr) { return reinterpret_cast<uintptr_t>(ptr) % 16 == 0; };
+  return aligned(p.k) && aligned(p.v) && (int64_t(p.kv_heads) * p.head_dim * int64_t(dtype_size(p.dtype))) % 16 == 0;
+}
+
+SplitPlan decode_plan_for(const AttentionProblem& p, int num_sms) {
+  SplitPlan plan;
+  const int64_t blocks = int64_t(p.batch) * p.kv_heads;
+  const int key_tiles = (p.max_kv_len + kTile - 1) / kTile;
+  int splits = int(std::max<int64_t>(1, (2LL * num_sms + blocks - 1) / blocks));
+  splits = std::min(splits, std::max(1, key_tiles / (2 * kDecodeWarps)));  // >= 2 tiles per warp
+  splits = std::min(splits, 64);
+  const int tiles_per_split = (key_tiles + splits - 1) / splits;
+  plan.keys_per_split = tiles_per_split * kTile;
+  plan.splits = (p.max_kv_len + plan.keys_per_split - 1) / plan.keys_per_split;
+  if (plan.splits < 1) plan.splits = 1;
+  return plan;
+}
+
+template <typename T>
+__device__ __forceinline__ void unpack16(const uint4& raw, float* out);
+template <>
+__device__ __forceinline__ void unpack16<__nv_bfloat16>(const uint4& raw, float* out) {
+  const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const float2 f = __bfloat1622float2(h[i]);
+    out[2 * i] = f.x;
+    out[2 * i + 1] = f.y;
+  }
+}
+template <>
+__device__ __forceinline__ void unpack16<float>(const uint4& raw, float* out) {
+  const float* f = reinterpret_cast<const float*>(&raw);
+#pragma unroll
+  for (int i = 0; i < 4; ++i) out[i] = f[i];
+}
+
+template <typename T, int kGroup, int kHd>
+__global__ void __launch_bounds__(kDecodeWarps * 32)
+decode_attention_kernel(AttentionProblem p, SplitPlan plan, float* partial) {
+  constexpr int kVec = 16 / sizeof(T);   // elements per 16-byte load
+  constexpr int kDims = kHd / 32;        // output dims per lane
+  __shared__ float q_s[kGroup][kHd];
+  __shared__ float merge_m[kDecodeWarps][kGroup], merge_l[kDecodeWarps][kGroup];
+  __shared__ float merge_acc[kDecodeWarps][kGroup][kHd];
+
+  const int b = blockIdx.x, kvh = blockIdx.y, split = blockIdx.z;
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int kv_len = p.kv_len[b];
+  const int64_t q_row = p.q_start[b];
+  if (p.q_len[b] < 1) return;
+  const int key_begin = split * plan.keys_per_split;
+  const int key_end = min(kv_len, key_begin + plan.keys_per_split);
+  const T* q = static_cast<const T*>(p.q);
+  const T* k = static_cast<const T*>(p.k);
+  const T* v = static_cast<const T*>(p.v);
+  const int64_t kv_stride = int64_t(p.kv_heads) * kHd;
+  const float qk_scale = p.scale * kLog2e;
+  for (int i = threadIdx.x; i < kGroup * kHd; i += blockDim.x) {
+    const int g = i / kHd, d = i % kHd;
+    q_s[g][d] = load_f(q, (q_row * p.heads + int64_t(kvh) * kGroup + g) * kHd + d) * qk_scale;
+  }
+  __syncthreads();
+
+  float m[kGroup], l[kGroup], acc[kGroup][kDims];
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+    m[g] = -FLT_MAX;
+    l[g] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < kDims; ++i) acc[g][i] = 0.0f;
+  }
+  const int32_t* slots = p.kv_slots + int64_t(b) * p.slots_stride;
+  for (int t0 = key_begin + warp * kTile; t0 < key_end; t0 += kDecodeWarps * kTile) {
+    const int valid = min(kTile, key_end - t0);
+    const bool mine = lane < valid;
+    const int64_t slot = mine ? int64_t(slots[t0 + lane]) : 0;
+    float s[kGroup];
+#pragma unroll
+    for (int g = 0; g < kGroup; ++g) s[g] = 0.0f;
+    if (mine) {
+      const uint4* krow = reinterpret_cast<const uint4*>(k + slot * kv_stride + int64_t(kvh) * kHd);
+#pragma unroll 4
+      for (int c = 0; c < kHd / kVec; ++c) {
+        const uint4 raw = __ldg(krow + c);
+        float kf[kVec];
+        unpack16<T>(raw, kf);
+#pragma unroll
+        for (int g = 0; g < kGroup; ++g)
+#pragma unroll
+          for (int e = 0; e < kVec; ++e) s[g] += q_s[g][c * kVec + e] * kf[e];
+      }
+    }
+    float pr[kGroup];
+#pragma unroll
+    for (int g = 0; g < kGroup; ++g) {
+      const float sg = mine ? s[g] : -FLT_MAX;
+      const float m_new = fmaxf(m[g], warp_max(sg));
+      const float corr = exp2f(m[g] - m_new);
+      pr[g] = mine ? exp2f(sg - m_new) : 0.0f;
+      l[g] = l[g] * corr + warp_sum(pr[g]);
+#pragma unroll
+      for (int i = 0; i < kDims; ++i) acc[g][i] *= corr;
+      m[g] = m_new;
+    }
+    // V: the warp reads row j together; lane owns dims [lane * kDims, +kDims).
+#pragma unroll 4
+    for (int j = 0; j < valid; ++j) {
+      const int64_t slot_j = __shfl_sync(0xffffffffu, slot, j);
+      const T* vrow = v + slot_j * kv_stride + int64_t(kvh) * kHd + lane * kDims;
+      float vf[kDims];
+#pragma unroll
+      for (int i = 0; i < kDims; ++i) vf[i] = load_f(vrow, i);
+#pragma unroll
+      for (int g = 0; g < kGroup; ++g) {
+        const float w = __shfl_sync(0xffffffffu, pr[g], j);
+#pragma unroll
+        for (int i = 0; i < kDims; ++i) acc[g][i] += w * vf[i];
+      }
+    }
+  }
+
+  // Merge the warps' states.
+#pragma unroll
+  for (int g = 0; g < kGroup; ++g) {
+    if (lane == 0) {
+      merge_m[warp][g] = m[g];
+      merge_l[warp][g] = l[g];
+    }
+#pragma unroll
+    for (int i = 0; i < kDims; ++i) merge_acc[warp][g][lane * kDims + i] = acc[g][i];
+  }
+  __syncthreads();
+  for (int idx = threadIdx.x; idx < kGroup * kHd; idx += blockDim.x) {
+    const int g = idx / kHd, d = idx % kHd;
+    float mx = -FLT_MAX;
+    for (int w = 0; w < kDecodeWarps; ++w)
+      if (merge_l[w][g] > 0.0f) mx = fmaxf(mx, merge_m[w][g]);
+    float lsum = 0.0f, a = 0.0f;
+    for (int w = 0; w < kDecodeWarps; ++w) {
+      if (merge_l[w][g] <= 0.0f) continue;
+      const float f = exp2f(merge_m[w][g] - mx);
+      lsum += merge_l[w][g] * f;
+      a += merge_acc[w][g][d] * f;
+    }
+    const int head = kvh * kGroup + g;
+    if (plan.splits == 1) {
+      store_f(static_cast<T*>(p.out), (q_row * p.heads + head) * kHd + d, lsum > 0.0f ? a / lsum : 0.0f);
+    } else {
+      float* dst = partial + ((int64_t(split) * p.q_rows + q_row) * p.heads + head) * (kHd + 2);
+      dst[d] = a;
+      if (d == 0) {
+        dst[kHd] = mx;
+        dst[kHd + 1] = lsum;
+      }
+    }
+  }
+}
+
+template <typename T, int kGroup, int kHd>
+void launch_decode_typed(const AttentionProblem& p, const SplitPlan& plan, float* partial, cudaStream_t stream) {
+  dim3 grid(unsigned(p.batch), unsigned(p.kv_heads), unsigned(plan.splits));
+  decode_attention_kernel<T, kGroup, kHd><<<grid, kDecodeWarps * 32, 0, stream>>>(p, plan, partial);
+  LOUPE_CUDA_CHECK_LAUNCH();
+  if (plan.splits > 1) {
+    const int64_t items = p.q_rows * p.heads;
+    combine_kernel<T><<<unsigned((items + 7) / 8), 256, 0, stream>>>(p, plan, partial);
+    LOUPE_CUDA_CHECK_LAUNCH();
+  }
+}
+
+template <typename T, int kHd>
+void launch_decode_group(const AttentionProblem& p, const SplitPlan& plan, float* partial, cudaStream_t stream) {
+  switch (p.heads / p.kv_heads) {
+    case 1: launch_decode_typed<T, 1, kHd>(p, plan, partial, stream); break;
+    case 2: launch_decode_typed<T, 2, kHd>(p, plan, partial, stream); break;
+    case 4: launch_decode_typed<T, 4, kHd>(p, plan, partial, stream); break;
+    default: launch_decode_typed<T, 8, kHd>(p, plan, partial, stream); break;
+  }
+}
+
 }  // namespace
 
 size_t attention_workspace_floats(const AttentionProblem& p, int num_sms) {
-  const SplitPlan plan = plan_for(p, num_sms);
+  const SplitPlan plan = decode_kernel_fits(p) ? decode_plan_for(p, num_sms) : plan_for(p, num_sms);
   if (plan.splits <= 1) return 0;
   return size_t(plan.splits) * size_t(p.q_rows) * size_t(p.heads) * size_t(p.head_dim + 2);
 }
@@ -227,6 +423,14 @@ size_t attention_workspace_floats(const AttentionProblem& p, int num_sms) {
 void launch_attention(const AttentionProblem& p, float* workspace, int num_sms, cudaStream_t stream) {
   if (p.batch == 0 || p.q_rows == 0 || p.max_q_len == 0) return;
   LOUPE_CHECK(p.head_dim > 0 && p.head_dim <= 256, InvalidArgument, "CUDA attention supports head_dim <= 256, got ", p.head_dim);
+  if (decode_kernel_fits(p)) {
+    const SplitPlan plan = decode_plan_for(p, num_sms);
+    LOUPE_DISPATCH_FLOAT(p.dtype, T, {
+      if (p.head_dim == 64) launch_decode_group<T, 64>(p, plan, workspace, stream);
+      else launch_decode_group<T, 128>(p, plan, workspace, stream);
+    });
+    return;
+  }
   const SplitPlan plan = plan_for(p, num_sms);
   const int dims_per_lane = (p.head_dim + 31) / 32;
   LOUPE_DISPATCH_FLOAT(p.dtype, T, {
