@@ -142,6 +142,30 @@ void bench_attention(Backend& be, const Options& o) {
   }
 }
 
+// Vision-tower attention (Qwen3-VL-2B vision: 16 heads, head_dim 64) over one segment
+// per image: 448² → 784 patches, 1024² → 4096 patches.
+void bench_vision_attention(Backend& be, const Options& o) {
+  std::printf("\n== vision attention segments (heads 16, hd 64)\n");
+  std::printf("%-22s %10s %10s %8s\n", "images", "ms", "TFLOP/s", "%peak");
+  const DType act = be.activation_dtype();
+  struct Case { const char* what; int images, patches; };
+  std::vector<Case> cases = {{"1 x 448^2", 1, 784}, {"8 x 448^2", 8, 784}, {"1 x 1024^2", 1, 4096}};
+  if (o.quick) cases = {{"2 x 64", 2, 64}};
+  for (const auto& c : cases) {
+    const int64_t n = int64_t(c.images) * c.patches;
+    Buffer q(be, act, {n, 16, 64}), k(be, act, {n, 16, 64}), v(be, act, {n, 16, 64}), out(be, act, {n, 16, 64});
+    fill_random(be, q, 1.0f, 41);
+    fill_random(be, k, 1.0f, 42);
+    fill_random(be, v, 1.0f, 43);
+    std::vector<int32_t> cu{0};
+    for (int i = 0; i < c.images; ++i) cu.push_back(cu.back() + c.patches);
+    const double ms = time_ms(be, o.quick ? 2 : 20, [&] { be.attention_segments(out, q, k, v, cu, 0.125f); });
+    const double flops = 4.0 * c.images * double(c.patches) * c.patches * 16 * 64;
+    const double tflops = flops / (ms * 1e-3) / 1e12;
+    std::printf("%-22s %10.4f %10.1f %7.1f%%\n", c.what, ms, tflops, 100.0 * tflops / o.peak_tflops);
+  }
+}
+
 // One text-decoder step with Qwen3-VL-2B shapes, built from the backend ops the model
 // uses (fused QKV and gate_up as the weights loader lays them out).
 struct TextShapes {
@@ -296,6 +320,7 @@ int main(int argc, char** argv) {
     std::printf("backend %s; limits used: %.0f TFLOP/s, %.0f GB/s\n", be->name().c_str(), o.peak_tflops, o.peak_gbps);
     bench_gemm(*be, o);
     bench_attention(*be, o);
+    bench_vision_attention(*be, o);
     bench_model_step(*be, o);
   } catch (const Error& e) {
     std::fprintf(stderr, "bench_backend_ops: %s: %s\n", error_kind_name(e.kind()), e.what());

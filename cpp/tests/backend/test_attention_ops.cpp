@@ -130,6 +130,8 @@ TEST_P(PagedAttentionCase, PrefillFromEmptyCache) {
 TEST_P(PagedAttentionCase, PrefillAfterCachedPrefix) {
   run({{5, 40}, {1, 9}, {33, 130}}, 4, 1, 72);
   run({{16, 100}}, 16, 2, 128);
+  run({{100, 300}, {70, 70}, {17, 18}}, 8, 2, 128);  // several 64-row query tiles per sequence
+  run({{65, 65}, {64, 200}}, 4, 4, 64);
 }
 
 TEST_P(PagedAttentionCase, DecodeBatchOfDifferentLengths) {

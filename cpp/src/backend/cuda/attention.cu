@@ -415,6 +415,8 @@ void launch_decode_group(const AttentionProblem& p, const SplitPlan& plan, float
 }  // namespace
 
 size_t attention_workspace_floats(const AttentionProblem& p, int num_sms) {
+  // The tensor-core path (bf16, q tiles of >= 16 rows) never splits; asking for a
+  // workspace it does not use costs only a pool block.
   const SplitPlan plan = decode_kernel_fits(p) ? decode_plan_for(p, num_sms) : plan_for(p, num_sms);
   if (plan.splits <= 1) return 0;
   return size_t(plan.splits) * size_t(p.q_rows) * size_t(p.heads) * size_t(p.head_dim + 2);
@@ -431,6 +433,7 @@ void launch_attention(const AttentionProblem& p, float* workspace, int num_sms, 
     });
     return;
   }
+  if (launch_attention_mma(p, stream)) return;
   const SplitPlan plan = plan_for(p, num_sms);
   const int dims_per_lane = (p.head_dim + 31) / 32;
   LOUPE_DISPATCH_FLOAT(p.dtype, T, {

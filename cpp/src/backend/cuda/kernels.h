@@ -73,5 +73,8 @@ struct AttentionProblem {
 // Workspace floats the launch needs for its split-K partials (0: no split).
 size_t attention_workspace_floats(const AttentionProblem& p, int num_sms);
 void launch_attention(const AttentionProblem& p, float* workspace, int num_sms, cudaStream_t stream);
+// Tensor-core path (attention_mma.cu) for bf16 prefill/segments with head_dim 64 or 128;
+// returns false, launching nothing, when the problem does not fit it.
+bool launch_attention_mma(const AttentionProblem& p, cudaStream_t stream);
 
 }  // namespace loupe::cuda
