@@ -19,7 +19,10 @@ import org.bytedeco.javacpp.annotation.StdString;
     value = "linux-x86_64",
     compiler = "cpp17",
     include = {"loupe/loupe.h", "loupe_jni.h"},
-    link = "loupe")
+    link = "loupe",
+    // The CUDA backend, when built: shipped and extracted next to libloupe, which dlopens it
+    // on demand. Preloading it fails harmlessly where the CUDA runtime is absent.
+    preload = "loupe_cuda")
 @Namespace("loupe")
 public final class LoupeNative {
   static {
