@@ -227,7 +227,7 @@ void launch_typed(const AttentionProblem& p, const SplitPlan& plan, float* parti
 constexpr int kDecodeWarps = 4;
 
 bool decode_kernel_fits(const AttentionProblem& p) {
-  if (p.max_q_len != 1 || !p.kv_slots || !p.causal) return false;
+  if (!p.fast_paths || p.max_q_len != 1 || !p.kv_slots || !p.causal) return false;
   const int group = p.heads / p.kv_heads;
   if (p.head_dim != 64 && p.head_dim != 128) return false;
   if (group != 1 && group != 2 && group != 4 && group != 8) return false;
@@ -433,7 +433,7 @@ void launch_attention(const AttentionProblem& p, float* workspace, int num_sms, 
     });
     return;
   }
-  if (launch_attention_mma(p, stream)) return;
+  if (p.fast_paths && launch_attention_mma(p, stream)) return;
   const SplitPlan plan = plan_for(p, num_sms);
   const int dims_per_lane = (p.head_dim + 31) / 32;
   LOUPE_DISPATCH_FLOAT(p.dtype, T, {

@@ -1,6 +1,7 @@
 #include "backend/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "backend/cuda/cuda_check.h"
@@ -42,7 +43,15 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   cudaDeviceProp prop{};
   LOUPE_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
   num_sms_ = prop.multiProcessorCount;
-  name_ = detail::concat("cuda:", device_, " (", prop.name, ", sm_", prop.major, prop.minor, ")");
+  // Attention kernels: "generic" (default, verified on an H100) or "fast" (the decode
+  // and tensor-core prefill kernels, pending verification by cpp/tools/gpu-check.sh).
+  const char* mode = std::getenv("LOUPE_CUDA_ATTENTION");
+  const std::string attention = mode && *mode ? mode : "generic";
+  LOUPE_CHECK(attention == "generic" || attention == "fast", InvalidArgument,
+              "LOUPE_CUDA_ATTENTION must be generic or fast, got '", attention, "'");
+  fast_attention_ = attention == "fast";
+  name_ = detail::concat("cuda:", device_, " (", prop.name, ", sm_", prop.major, prop.minor, ", ", attention,
+                         " attention)");
   LOUPE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   pool_ = std::make_unique<MemoryPool>(device_);
   gemm_workspace_ = pool_->allocate(kGemmWorkspaceBytes);
@@ -289,6 +298,7 @@ void CudaBackend::attention_segments(Tensor out, Tensor q, Tensor k, Tensor v,
   p.kv_len = p.q_len;
   p.causal = false; p.scale = scale;
   p.max_q_len = max_len; p.max_kv_len = max_len;
+  p.fast_paths = fast_attention_;
   Scratch ws(*pool_, attention_workspace_floats(p, num_sms_) * sizeof(float));
   launch_attention(p, ws.as<float>(), num_sms_, stream_);
   // pageable-source async copies are staged before returning, so meta may go now
@@ -336,6 +346,7 @@ void CudaBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v
   p.slots_stride = params.kv_slots.ndim >= 2 ? params.kv_slots.dim(1) : params.kv_slots.numel();
   p.causal = true; p.scale = params.scale;
   p.max_q_len = params.max_q_len; p.max_kv_len = params.max_kv_len;
+  p.fast_paths = fast_attention_;
   Scratch ws(*pool_, attention_workspace_floats(p, num_sms_) * sizeof(float));
   launch_attention(p, ws.as<float>(), num_sms_, stream_);
 }

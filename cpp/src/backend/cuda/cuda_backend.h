@@ -63,6 +63,7 @@ class CudaBackend final : public Backend {
   int device_;
   std::string name_;
   int num_sms_ = 0;
+  bool fast_attention_ = false;  // LOUPE_CUDA_ATTENTION=fast
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<MemoryPool> pool_;
   void* gemm_workspace_ = nullptr;

@@ -69,6 +69,9 @@ struct AttentionProblem {
   float scale = 1.0f;
   int max_q_len = 0;
   int max_kv_len = 0;
+  // Use the decode kernel and the tensor-core prefill kernel where they fit; otherwise
+  // every problem takes the scalar flash kernel (the one verified on hardware so far).
+  bool fast_paths = false;
 };
 // Workspace floats the launch needs for its split-K partials (0: no split).
 size_t attention_workspace_floats(const AttentionProblem& p, int num_sms);
