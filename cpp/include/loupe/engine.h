@@ -97,7 +97,7 @@ class RequestHandle {
   RequestHandle() = default;
   uint64_t id() const;
   bool done() const;
-  const Result& wait() const;  // blocks until the request finished
+  Result wait() const;  // blocks until the request finished
   bool wait_for(std::chrono::milliseconds timeout) const;
   void cancel() const;
 

@@ -37,7 +37,7 @@ bool RequestHandle::done() const {
   return state_->done;
 }
 
-const Result& RequestHandle::wait() const {
+Result RequestHandle::wait() const {
   LOUPE_CHECK(state_, InvalidArgument, "empty request handle");
   std::unique_lock<std::mutex> lock(state_->mutex);
   state_->done_cv.wait(lock, [&] { return state_->done; });

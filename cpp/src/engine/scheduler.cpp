@@ -117,12 +117,14 @@ std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
   r->keys.resize(size_t(prompt_len));
   size_t item = 0;
   int64_t row = 0;
+  auto per_frame = [&](size_t k) { return expected[k] / visuals[k].grid.t; };
   for (int64_t i = 0; i < prompt_len; ++i) {
     const int32_t id = r->request.token_ids[size_t(i)];
     const bool image = id == info_.image_token_id, video = id == info_.video_token_id;
     if (!image && !video) {
-      LOUPE_CHECK(row == 0, InvalidArgument, "attachment ", item, " has ", row, " placeholder tokens, expected ",
-                  expected[item]);
+      // Text may only interrupt a video between frame groups (its timestamps).
+      LOUPE_CHECK(row == 0 || (visuals[item].kind == VisualAttachment::Kind::Video && row % per_frame(item) == 0),
+                  InvalidArgument, "attachment ", item, " has ", row, " placeholder tokens, expected ", expected[item]);
       r->keys[size_t(i)] = text_key(id);
       continue;
     }
@@ -269,8 +271,13 @@ bool Scheduler::build_prefill(std::vector<Chunk>& chunks) {
     chunks.push_back({r, begin, begin + n});
     budget -= n;
   }
-  while (!waiting_.empty() && budget > 0 && int32_t(running_.size()) < options_.max_running) {
-    auto r = waiting_.front();
+  size_t next = 0;  // FCFS, except requests deferred by computed_in_this_step
+  while (next < waiting_.size() && budget > 0 && int32_t(running_.size()) < options_.max_running) {
+    auto r = waiting_[next];
+    if (computed_in_this_step(*r, chunks)) {
+      ++next;
+      continue;
+    }
     bool admitted = false;
     try {
       admitted = admit(r, budget, chunks);
@@ -281,10 +288,26 @@ bool Scheduler::build_prefill(std::vector<Chunk>& chunks) {
     }
     if (!admitted) break;
     budget -= chunks.back().end - chunks.back().begin;
-    waiting_.pop_front();
+    waiting_.erase(waiting_.begin() + ptrdiff_t(next));
     running_.push_back(std::move(r));
   }
   return !chunks.empty();
+}
+
+bool Scheduler::computed_in_this_step(const RequestState& r, const std::vector<Chunk>& chunks) const {
+  // A request sharing a long uncached prefix (typically the same image) with one being
+  // prefilled now waits one step: it then finds that prefix in the radix cache instead of
+  // computing it again in the same batch (sglang's in-batch prefix check).
+  if (!options_.prefix_cache) return false;
+  constexpr int32_t kMinShared = 16;
+  for (const Chunk& c : chunks) {
+    const auto& other = c.req->keys;
+    const size_t limit = std::min({r.keys.size() - 1, other.size(), size_t(c.end)});
+    size_t shared = 0;
+    while (shared < limit && r.keys[shared] == other[shared]) ++shared;
+    if (int64_t(shared) >= int64_t(c.begin) + kMinShared) return true;
+  }
+  return false;
 }
 
 bool Scheduler::admit(const std::shared_ptr<RequestState>& owner, int32_t budget, std::vector<Chunk>& chunks) {

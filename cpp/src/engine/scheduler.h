@@ -45,6 +45,7 @@ class Scheduler {
   void drop_expired();
   bool build_prefill(std::vector<Chunk>& chunks);
   bool build_decode(std::vector<Chunk>& chunks);
+  bool computed_in_this_step(const RequestState& r, const std::vector<Chunk>& chunks) const;
   bool reserve(int32_t n, std::vector<int32_t>& out);  // evicts from the radix cache if needed
   bool admit(const std::shared_ptr<RequestState>& r, int32_t budget, std::vector<Chunk>& chunks);
   void run(std::vector<Chunk>& chunks, StepMode mode);

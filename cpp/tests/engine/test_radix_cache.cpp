@@ -161,7 +161,9 @@ TEST(RadixCache, PropertyAgainstNaiveReference) {
         const size_t want = size_t(rand(20));
         const size_t before = cache.evictable_tokens();
         const size_t freed = cache.evict(want);
-        if (freed < want) ASSERT_EQ(cache.evictable_tokens(), 0u);
+        if (freed < want) {
+          ASSERT_EQ(cache.evictable_tokens(), 0u);
+        }
         ASSERT_EQ(before - freed, cache.evictable_tokens());
       }
       check_accounting();

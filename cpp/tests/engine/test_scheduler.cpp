@@ -94,7 +94,7 @@ TEST(Scheduler, RequestsJoinWhileOthersDecode) {
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   for (size_t i = 0; i < cases.size(); ++i) {
-    const Result& r = handles[i].wait();
+    const Result r = handles[i].wait();
     EXPECT_EQ(r.token_ids, expected[i]) << "case " << i;
   }
   EXPECT_GT(engine->stats().decode_steps, 0);
@@ -216,7 +216,7 @@ TEST(Scheduler, StopTokensStreamingAndCallbacks) {
   Request r = make_request(c, 8, p);
   r.on_token = [&](int32_t t) { streamed.push_back(t); };
   r.on_complete = [&](const Result&) { ++completions; };
-  const Result& result = engine->submit(std::move(r)).wait();
+  const Result result = engine->submit(std::move(r)).wait();
   EXPECT_EQ(result.finish_reason, FinishReason::StopToken);
   auto first_stop = std::find(expected.begin(), expected.end(), expected[3]) - expected.begin();
   EXPECT_EQ(result.token_ids, std::vector<int32_t>(expected.begin(), expected.begin() + first_stop + 1));
@@ -340,7 +340,7 @@ TEST(Scheduler, StressManyThreadsSmallPool) {
         if (i % 11 == 5) mine.back().second.cancel();
       }
       for (auto& [which, h] : mine) {
-        const Result& r = h.wait();
+        const Result r = h.wait();
         if (r.ok()) {
           ++ok;
           if (r.token_ids != expected[which]) ++wrong;

@@ -1,0 +1,115 @@
+// ModelRunner over model::Qwen3VLModel: maps the engine's StepBatch onto the model's
+// ForwardBatch, owns the backend and the KV pool, runs the vision tower for items the
+// feature cache could not supply (timed separately), and turns generation_config.json into
+// the default sampling parameters.
+#include <chrono>
+#include <unordered_map>
+
+#include "backend/backend.h"
+#include "core/error.h"
+#include "engine/model_runner.h"
+#include "model/config.h"
+#include "model/forward_batch.h"
+#include "model/kv_cache.h"
+#include "model/qwen3_vl.h"
+#include "model/rope_index.h"
+
+namespace loupe::engine {
+namespace {
+
+model::GridTHW to_grid(const VisualGrid& g) { return {g.t, g.h, g.w}; }
+
+SamplingParams defaults_from(const model::GenerationConfig& gen) {
+  SamplingParams p;
+  p.temperature = gen.do_sample ? float(gen.temperature) : 0.0f;  // do_sample=false: greedy
+  p.top_k = int32_t(gen.top_k);
+  p.top_p = float(gen.top_p);
+  p.repetition_penalty = float(gen.repetition_penalty);
+  p.stop_token_ids = gen.eos_token_ids;
+  return p;
+}
+
+class Qwen3VLRunner final : public ModelRunner {
+ public:
+  Qwen3VLRunner(const std::string& model_dir, const EngineOptions& options)
+      : backend_(make_backend(Device::parse(options.device), options.threads)),
+        model_(std::make_unique<model::Qwen3VLModel>(*backend_, model_dir)) {
+    const model::ModelConfig& config = model_->config();
+    info_.vocab_size = int32_t(config.text.vocab_size);
+    info_.image_token_id = config.image_token_id;
+    info_.video_token_id = config.video_token_id;
+    info_.spatial_merge = int32_t(config.vision.spatial_merge_size);
+    info_.patch_dim = int32_t(config.vision.patch_dim());
+    info_.kv_bytes_per_token = model::KVCache::bytes_per_token(config, backend_->activation_dtype());
+    info_.generation_defaults = defaults_from(model::load_generation_config(model_dir));
+  }
+
+  const ModelInfo& info() const override { return info_; }
+  size_t free_memory() const override { return backend_->free_memory(); }
+
+  void allocate_kv(int32_t capacity) override {
+    kv_ = std::make_unique<model::KVCache>(*backend_, model_->config(), capacity);
+  }
+
+  PromptPositions positions(const std::vector<int32_t>& ids, const std::vector<StepItem>& items) override {
+    std::vector<model::GridTHW> images, videos;
+    for (const auto& item : items)
+      (item.kind == VisualAttachment::Kind::Image ? images : videos).push_back(to_grid(item.grid));
+    model::RopePositions rope = model::get_rope_index(ids, images, videos, model_->config());
+    return {std::move(rope.positions), int32_t(rope.delta)};
+  }
+
+  void forward(StepBatch& batch, std::vector<float>& logits) override {
+    LOUPE_CHECK(kv_ != nullptr, Internal, "forward before the KV pool was allocated");
+    std::unordered_map<uint64_t, const StepItem*> encoded;  // same image twice in a step: one tower run
+    for (StepItem* item : batch.items) {
+      if (item->features) continue;
+      if (auto same = encoded.find(item->hash); same != encoded.end()) {
+        item->features = same->second->features;
+        item->feature_bytes = same->second->feature_bytes;
+        continue;
+      }
+      const auto start = std::chrono::steady_clock::now();
+      std::shared_ptr<const model::VisionFeatures> features = model_->encode_vision(item->pixel_values, to_grid(item->grid));
+      backend_->synchronize();
+      item->vision_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+      item->feature_bytes = features->bytes();
+      item->features = std::move(features);
+      encoded.emplace(item->hash, item);
+    }
+    model::ForwardBatch fb;
+    fb.mode = batch.mode == StepMode::Extend ? model::ForwardMode::Extend : model::ForwardMode::Decode;
+    fb.batch_size = batch.batch_size;
+    fb.seq_lens = batch.seq_lens;
+    fb.extend_prefix_lens = batch.extend_prefix_lens;
+    fb.extend_seq_lens = batch.extend_seq_lens;
+    fb.kv_slots = batch.kv_slots;
+    fb.out_cache_loc = batch.out_cache_loc;
+    fb.visual_item = batch.visual_item;
+    fb.visual_row = batch.visual_row;
+    std::vector<model::VisualItem> items(batch.items.size());
+    for (size_t k = 0; k < items.size(); ++k) {
+      items[k].id = int64_t(batch.items[k]->hash);
+      items[k].grid = to_grid(batch.items[k]->grid);
+      items[k].pixel_values = batch.items[k]->pixel_values;
+      items[k].features = std::static_pointer_cast<const model::VisionFeatures>(batch.items[k]->features);
+      fb.items.push_back(&items[k]);
+    }
+    fb.kv_cache = kv_.get();
+    logits = model_->forward(batch.input_ids, batch.positions, fb);
+  }
+
+ private:
+  std::unique_ptr<Backend> backend_;
+  std::unique_ptr<model::Qwen3VLModel> model_;
+  std::unique_ptr<model::KVCache> kv_;
+  ModelInfo info_;
+};
+
+}  // namespace
+
+std::unique_ptr<ModelRunner> open_qwen3vl_runner(const std::string& model_dir, const EngineOptions& options) {
+  return std::make_unique<Qwen3VLRunner>(model_dir, options);
+}
+
+}  // namespace loupe::engine
