@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "backend/backend.h"
+#include "cuda_test_env.h"
 
 using namespace loupe;
 
@@ -300,9 +301,7 @@ void bench_model_step(Backend& be, const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-#ifdef LOUPE_CUDA_LIBRARY_PATH
-  setenv("LOUPE_CUDA_LIBRARY", LOUPE_CUDA_LIBRARY_PATH, 0);
-#endif
+  loupe::test::prepare_cuda_test_env();
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];

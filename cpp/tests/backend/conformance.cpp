@@ -1,5 +1,7 @@
 #include "conformance.h"
 
+#include "cuda_test_env.h"
+
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -8,12 +10,7 @@ namespace loupe::test {
 
 namespace {
 // Tests load the libloupe_cuda.so of this build, wherever the test binary lives.
-[[maybe_unused]] const bool kCudaLibraryPathSet = [] {
-#ifdef LOUPE_CUDA_LIBRARY_PATH
-  setenv("LOUPE_CUDA_LIBRARY", LOUPE_CUDA_LIBRARY_PATH, /*overwrite=*/0);
-#endif
-  return true;
-}();
+[[maybe_unused]] const bool kCudaTestEnv = loupe::test::prepare_cuda_test_env();
 }  // namespace
 
 float round_to(DType dtype, float v) {

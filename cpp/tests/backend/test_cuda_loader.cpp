@@ -8,16 +8,12 @@
 #include <string>
 
 #include "backend/backend.h"
+#include "cuda_test_env.h"
 
 namespace loupe {
 namespace {
 
-[[maybe_unused]] const bool kCudaLibraryPathSet = [] {
-#ifdef LOUPE_CUDA_LIBRARY_PATH
-  setenv("LOUPE_CUDA_LIBRARY", LOUPE_CUDA_LIBRARY_PATH, /*overwrite=*/0);
-#endif
-  return true;
-}();
+[[maybe_unused]] const bool kCudaTestEnv = loupe::test::prepare_cuda_test_env();
 
 TEST(CudaLoader, DeviceZeroIsABackendOrAReadableNoDevice) {
   try {
