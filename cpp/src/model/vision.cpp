@@ -53,7 +53,6 @@ std::vector<float> interpolate_pos_embed(const std::vector<float>& table, const 
         for (int64_t c = 0; c < grid.w; ++c) coords.emplace_back(int32_t(r), int32_t(c));
   }
   std::vector<float> out(coords.size() * V);
-#pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < int64_t(coords.size()); ++i) {
     const Tap& y = ys[coords[i].first];
     const Tap& x = xs[coords[i].second];

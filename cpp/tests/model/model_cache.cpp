@@ -14,9 +14,10 @@ Backend& cpu_backend() {
 std::filesystem::path golden_model_dir(const std::string& name) { return golden_dir() / "models" / name; }
 
 Qwen3VLModel& golden_model(const std::string& name) {
+  Backend& backend = cpu_backend();  // constructed first, so destroyed after the models
   static std::map<std::string, std::unique_ptr<Qwen3VLModel>> models;
   auto& slot = models[name];
-  if (!slot) slot = std::make_unique<Qwen3VLModel>(cpu_backend(), golden_model_dir(name));
+  if (!slot) slot = std::make_unique<Qwen3VLModel>(backend, golden_model_dir(name));
   return *slot;
 }
 

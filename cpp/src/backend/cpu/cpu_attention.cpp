@@ -1,4 +1,5 @@
 // Vision (segment) attention and causal GQA attention over the token-slot KV pool.
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -24,15 +25,17 @@ void CpuBackend::attention_segments(Tensor out, Tensor q, Tensor k, Tensor v, co
       seg_begin[t] = cu_seqlens[s];
       seg_end[t] = cu_seqlens[s + 1];
     }
-#pragma omp parallel for num_threads(threads_) schedule(dynamic, 4)
-  for (int64_t task = 0; task < n * heads; ++task) {
-    const int64_t t = task / heads, h = task % heads;
-    const int64_t begin = seg_begin[t];
-    cpu::attend_one(op + task * d, qp + task * d, seg_end[t] - begin, d, scale, [&](int64_t j) {
-      const int64_t row = ((begin + j) * heads + h) * d;
-      return std::pair<const float*, const float*>(kp + row, vp + row);
-    });
-  }
+  const int64_t work = n * heads * d * 4 * (n / std::max<int64_t>(int64_t(cu_seqlens.size()) - 1, 1));
+  pool_->parallel_for(n * heads, [&](int64_t tb, int64_t te) {
+    for (int64_t task = tb; task < te; ++task) {
+      const int64_t t = task / heads, h = task % heads;
+      const int64_t begin = seg_begin[t];
+      cpu::attend_one(op + task * d, qp + task * d, seg_end[t] - begin, d, scale, [&](int64_t j) {
+        const int64_t row = ((begin + j) * heads + h) * d;
+        return std::pair<const float*, const float*>(kp + row, vp + row);
+      });
+    }
+  }, work >= cpu::kParallelWork);
 }
 
 void CpuBackend::kv_store(Tensor k_cache, Tensor v_cache, Tensor k, Tensor v, Tensor slots) {
@@ -73,8 +76,12 @@ void CpuBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_
   const float *qp = q.ptr<float>(), *kp = k_cache.ptr<float>(), *vp = v_cache.ptr<float>();
   float* op = out.ptr<float>();
   const int64_t tasks = int64_t(rows.size()) * heads;
-#pragma omp parallel for num_threads(threads_) schedule(dynamic, 2)
-  for (int64_t task = 0; task < tasks; ++task) {
+  const int64_t work = tasks * hd * 4 * std::max(p.max_kv_len, 1);
+  pool_->parallel_for(tasks, [&](int64_t tb, int64_t te) {
+   for (int64_t slot = tb; slot < te; ++slot) {
+    // Causal rows get longer towards the end: pair the k-th shortest with the k-th longest
+    // so every contiguous range of slots carries about the same work.
+    const int64_t task = slot % 2 == 0 ? slot / 2 : tasks - 1 - slot / 2;
     const auto [b, i] = rows[task / heads];
     const int64_t h = task % heads, g = h / group;
     const int64_t token = q_start[b] + i;
@@ -85,7 +92,8 @@ void CpuBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_
                       const int64_t row = (int64_t(seq_slots[j]) * kv_heads + g) * hd;
                       return std::pair<const float*, const float*>(kp + row, vp + row);
                     });
-  }
+   }
+  }, work >= cpu::kParallelWork);
 }
 
 }  // namespace loupe

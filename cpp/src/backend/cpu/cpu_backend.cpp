@@ -1,9 +1,11 @@
 #include "backend/cpu/cpu_backend.h"
 
-#include <omp.h>
 #include <unistd.h>
 
 #include <cblas.h>
+
+#include <algorithm>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -13,7 +15,9 @@
 
 namespace loupe {
 
-CpuBackend::CpuBackend(int threads) : threads_(threads > 0 ? threads : omp_get_num_procs()) {
+CpuBackend::CpuBackend(int threads)
+    : threads_(threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()))),
+      pool_(std::make_unique<cpu::ThreadPool>(threads_)) {
   openblas_set_num_threads(threads_);
 }
 

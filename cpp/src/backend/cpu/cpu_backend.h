@@ -1,8 +1,11 @@
 #pragma once
 // CPU backend: fp32 activations, weights fp32 or bf16 (as stored), GEMM through OpenBLAS,
-// everything else OpenMP-parallel loops. Attention uses online softmax over key blocks so
+// everything else parallel loops on a small spin-then-sleep thread pool. Attention uses online softmax over key blocks so
 // no [T, T] score matrix is ever materialised.
+#include <memory>
+
 #include "backend/backend.h"
+#include "backend/cpu/thread_pool.h"
 
 namespace loupe {
 
@@ -14,6 +17,7 @@ class CpuBackend final : public Backend {
   Device device() const override { return Device{}; }
   DType activation_dtype() const override { return DType::F32; }
   int threads() const { return threads_; }
+  cpu::ThreadPool& pool() { return *pool_; }
 
   void* allocate(size_t bytes) override;
   void deallocate(void* ptr) override;
@@ -47,6 +51,7 @@ class CpuBackend final : public Backend {
 
  private:
   int threads_;
+  std::unique_ptr<cpu::ThreadPool> pool_;
 };
 
 }  // namespace loupe

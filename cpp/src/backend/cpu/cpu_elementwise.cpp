@@ -15,15 +15,16 @@ void check_f32(const Tensor& t, const char* op) {
 }
 
 template <class F>
-void unary(Tensor y, Tensor x, int threads, const char* op, F f) {
+void unary(Tensor y, Tensor x, cpu::ThreadPool& pool, const char* op, F f) {
   check_f32(y, op);
   check_f32(x, op);
   LOUPE_CHECK(y.numel() == x.numel(), Internal, "cpu ", op, ": size mismatch");
   float* yp = y.ptr<float>();
   const float* xp = x.ptr<float>();
   const int64_t n = x.numel();
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (int64_t i = 0; i < n; ++i) yp[i] = f(xp[i]);
+  pool.parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) yp[i] = f(xp[i]);
+  }, n * 8 >= cpu::kParallelWork);
 }
 
 }  // namespace
@@ -37,15 +38,16 @@ void CpuBackend::rms_norm(Tensor y, Tensor x, Tensor weight, float eps) {
   cpu::load_f32(w.data(), weight, 0, d);
   const float* xp = x.ptr<float>();
   float* yp = y.ptr<float>();
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = xp + r * d;
-    float* out = yp + r * d;
-    double ss = 0;
-    for (int64_t i = 0; i < d; ++i) ss += double(in[i]) * in[i];
-    const float inv = float(1.0 / std::sqrt(ss / double(d) + double(eps)));
-    for (int64_t i = 0; i < d; ++i) out[i] = w[i] * (in[i] * inv);
-  }
+  pool_->parallel_for(rows, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; ++r) {
+      const float* in = xp + r * d;
+      float* out = yp + r * d;
+      double ss = 0;
+      for (int64_t i = 0; i < d; ++i) ss += double(in[i]) * in[i];
+      const float inv = float(1.0 / std::sqrt(ss / double(d) + double(eps)));
+      for (int64_t i = 0; i < d; ++i) out[i] = w[i] * (in[i] * inv);
+    }
+  }, rows * d * 4 >= cpu::kParallelWork);
 }
 
 void CpuBackend::layer_norm(Tensor y, Tensor x, Tensor weight, Tensor bias, float eps) {
@@ -59,19 +61,20 @@ void CpuBackend::layer_norm(Tensor y, Tensor x, Tensor weight, Tensor bias, floa
   cpu::load_f32(b.data(), bias, 0, d);
   const float* xp = x.ptr<float>();
   float* yp = y.ptr<float>();
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* in = xp + r * d;
-    float* out = yp + r * d;
-    double sum = 0;
-    for (int64_t i = 0; i < d; ++i) sum += in[i];
-    const double mean = sum / double(d);
-    double var = 0;  // two-pass variance: no cancellation for rows with a large mean
-    for (int64_t i = 0; i < d; ++i) var += (in[i] - mean) * (in[i] - mean);
-    const float inv = float(1.0 / std::sqrt(var / double(d) + double(eps)));
-    const float m = float(mean);
-    for (int64_t i = 0; i < d; ++i) out[i] = (in[i] - m) * inv * w[i] + b[i];
-  }
+  pool_->parallel_for(rows, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; ++r) {
+      const float* in = xp + r * d;
+      float* out = yp + r * d;
+      double sum = 0;
+      for (int64_t i = 0; i < d; ++i) sum += in[i];
+      const double mean = sum / double(d);
+      double var = 0;  // two-pass variance: no cancellation for rows with a large mean
+      for (int64_t i = 0; i < d; ++i) var += (in[i] - mean) * (in[i] - mean);
+      const float inv = float(1.0 / std::sqrt(var / double(d) + double(eps)));
+      const float m = float(mean);
+      for (int64_t i = 0; i < d; ++i) out[i] = (in[i] - m) * inv * w[i] + b[i];
+    }
+  }, rows * d * 4 >= cpu::kParallelWork);
 }
 
 void CpuBackend::add(Tensor y, Tensor a, Tensor b) {
@@ -82,19 +85,20 @@ void CpuBackend::add(Tensor y, Tensor a, Tensor b) {
   float* yp = y.ptr<float>();
   const float *ap = a.ptr<float>(), *bp = b.ptr<float>();
   const int64_t n = y.numel();
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int64_t i = 0; i < n; ++i) yp[i] = ap[i] + bp[i];
+  pool_->parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) yp[i] = ap[i] + bp[i];
+  }, n >= cpu::kParallelWork);
 }
 
 void CpuBackend::gelu_tanh(Tensor y, Tensor x) {
-  unary(y, x, threads_, "gelu_tanh", [](float v) {
+  unary(y, x, *pool_, "gelu_tanh", [](float v) {
     const float c = 0.7978845608028654f;  // sqrt(2/pi)
     return 0.5f * v * (1.f + std::tanh(c * (v + 0.044715f * v * v * v)));
   });
 }
 
 void CpuBackend::gelu_erf(Tensor y, Tensor x) {
-  unary(y, x, threads_, "gelu_erf", [](float v) { return 0.5f * v * (1.f + std::erf(v * 0.7071067811865476f)); });
+  unary(y, x, *pool_, "gelu_erf", [](float v) { return 0.5f * v * (1.f + std::erf(v * 0.7071067811865476f)); });
 }
 
 void CpuBackend::silu_mul(Tensor y, Tensor gate_up) {
@@ -104,12 +108,13 @@ void CpuBackend::silu_mul(Tensor y, Tensor gate_up) {
   LOUPE_CHECK(gate_up.cols() == 2 * f && y.rows() == rows && y.cols() == f, Internal, "cpu silu_mul: shape mismatch");
   const float* g = gate_up.ptr<float>();
   float* yp = y.ptr<float>();
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t i = 0; i < f; ++i) {
-      const float gv = g[r * 2 * f + i];
-      yp[r * f + i] = gv / (1.f + std::exp(-gv)) * g[r * 2 * f + f + i];
-    }
+  pool_->parallel_for(rows, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; ++r)
+      for (int64_t i = 0; i < f; ++i) {
+        const float gv = g[r * 2 * f + i];
+        yp[r * f + i] = gv / (1.f + std::exp(-gv)) * g[r * 2 * f + f + i];
+      }
+  }, rows * f * 8 >= cpu::kParallelWork);
 }
 
 void CpuBackend::rope(Tensor x, Tensor cos, Tensor sin) {
@@ -121,17 +126,18 @@ void CpuBackend::rope(Tensor x, Tensor cos, Tensor sin) {
               Internal, "cpu rope: cos/sin must be f32 [n, hd/2]");
   float* xp = x.ptr<float>();
   const float *cp = cos.ptr<float>(), *sp = sin.ptr<float>();
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int64_t t = 0; t < n; ++t)
-    for (int64_t h = 0; h < heads; ++h) {
-      float* v = xp + (t * heads + h) * hd;
-      const float *c = cp + t * half, *s = sp + t * half;
-      for (int64_t k = 0; k < half; ++k) {
-        const float a = v[k], b = v[k + half];
-        v[k] = a * c[k] - b * s[k];
-        v[k + half] = b * c[k] + a * s[k];
+  pool_->parallel_for(n, [&](int64_t tb, int64_t te) {
+    for (int64_t t = tb; t < te; ++t)
+      for (int64_t h = 0; h < heads; ++h) {
+        float* v = xp + (t * heads + h) * hd;
+        const float *c = cp + t * half, *s = sp + t * half;
+        for (int64_t k = 0; k < half; ++k) {
+          const float a = v[k], b = v[k + half];
+          v[k] = a * c[k] - b * s[k];
+          v[k + half] = b * c[k] + a * s[k];
+        }
       }
-    }
+  }, n * heads * hd * 2 >= cpu::kParallelWork);
 }
 
 void CpuBackend::embedding(Tensor y, Tensor table, Tensor ids) {
@@ -140,8 +146,9 @@ void CpuBackend::embedding(Tensor y, Tensor table, Tensor ids) {
   LOUPE_CHECK(ids.dtype == DType::I32 && y.rows() == n && y.cols() == d, Internal, "cpu embedding: shape mismatch");
   const int32_t* id = ids.ptr<int32_t>();
   float* yp = y.ptr<float>();
-#pragma omp parallel for num_threads(threads_) schedule(static)
-  for (int64_t i = 0; i < n; ++i) cpu::load_f32(yp + i * d, table, int64_t(id[i]) * d, d);
+  pool_->parallel_for(n, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) cpu::load_f32(yp + i * d, table, int64_t(id[i]) * d, d);
+  }, n * d >= cpu::kParallelWork);
 }
 
 void CpuBackend::scatter_rows(Tensor dst, Tensor rows, Tensor src, bool accumulate) {

@@ -6,6 +6,10 @@
 
 namespace loupe::cpu {
 
+// Below this many scalar operations a loop runs on one thread: waking an OpenMP team costs
+// microseconds, and on a loaded machine spinning threads cost far more.
+constexpr int64_t kParallelWork = 1 << 16;
+
 // Converts n values of a weight-like tensor (F32 or BF16, starting at element `offset`) to fp32.
 void load_f32(float* dst, const Tensor& src, int64_t offset, int64_t n);
 

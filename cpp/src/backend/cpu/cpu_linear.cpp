@@ -23,12 +23,13 @@ inline float dot_bf16(const float* x, const uint16_t* w, int64_t k) {
   return s;
 }
 
-void add_bias(float* y, int64_t m, int64_t n, const Tensor& bias, int threads) {
+void add_bias(float* y, int64_t m, int64_t n, const Tensor& bias, cpu::ThreadPool& pool) {
   std::vector<float> b(n);
   cpu::load_f32(b.data(), bias, 0, n);
-#pragma omp parallel for num_threads(threads)
-  for (int64_t r = 0; r < m; ++r)
-    for (int64_t c = 0; c < n; ++c) y[r * n + c] += b[c];
+  pool.parallel_for(m, [&](int64_t rb, int64_t re) {
+    for (int64_t r = rb; r < re; ++r)
+      for (int64_t c = 0; c < n; ++c) y[r * n + c] += b[c];
+  }, m * n >= cpu::kParallelWork);
 }
 
 }  // namespace
@@ -48,16 +49,18 @@ void CpuBackend::linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) {
   } else if (w.dtype == DType::BF16) {
     const uint16_t* wp = w.ptr<uint16_t>();
     if (m <= 4) {
-#pragma omp parallel for num_threads(threads_) schedule(static)
-      for (int64_t c = 0; c < n; ++c)
-        for (int64_t r = 0; r < m; ++r) yp[r * n + c] = dot_bf16(xp + r * k, wp + c * k, k);
+      pool_->parallel_for(n, [&](int64_t cb, int64_t ce) {
+        for (int64_t c = cb; c < ce; ++c)
+          for (int64_t r = 0; r < m; ++r) yp[r * n + c] = dot_bf16(xp + r * k, wp + c * k, k);
+      }, m * n * k >= cpu::kParallelWork);
     } else {
       const int64_t block = std::max<int64_t>(16, std::min<int64_t>(n, (1 << 20) / std::max<int64_t>(k, 1)));
       std::vector<float> tile(size_t(block * k));
       for (int64_t c0 = 0; c0 < n; c0 += block) {
         const int64_t nb = std::min(block, n - c0);
-#pragma omp parallel for num_threads(threads_) schedule(static)
-        for (int64_t i = 0; i < nb * k; ++i) tile[i] = bf16_to_f32(wp[c0 * k + i]);
+        pool_->parallel_for(nb * k, [&](int64_t b, int64_t e) {
+          for (int64_t i = b; i < e; ++i) tile[i] = bf16_to_f32(wp[c0 * k + i]);
+        }, nb * k >= cpu::kParallelWork);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(nb), int(k), 1.f, xp, int(k), tile.data(),
                     int(k), 0.f, yp + c0, int(n));
       }
@@ -65,7 +68,7 @@ void CpuBackend::linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) {
   } else {
     LOUPE_FAIL(Internal, "cpu linear: unsupported weight dtype ", w.describe());
   }
-  if (bias) add_bias(yp, m, n, *bias, threads_);
+  if (bias) add_bias(yp, m, n, *bias, *pool_);
 }
 
 }  // namespace loupe
