@@ -12,15 +12,35 @@
 namespace loupe {
 namespace {
 
-inline float dot_bf16(const float* x, const uint16_t* w, int64_t k) {
-  float acc[16] = {};
+// Built for AVX-512, AVX2 and baseline x86-64, picked at load time (ifunc): the build does
+// not assume -march=native, and these two loops are the whole cost of bf16 decode.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define LOUPE_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define LOUPE_MULTIVERSION
+#endif
+
+LOUPE_MULTIVERSION float dot_bf16(const float* __restrict x, const uint16_t* __restrict w, int64_t k) {
+  float acc[32] = {};
   int64_t i = 0;
-  for (; i + 16 <= k; i += 16)
-    for (int j = 0; j < 16; ++j) acc[j] += x[i + j] * bf16_to_f32(w[i + j]);
+  for (; i + 32 <= k; i += 32)
+    for (int j = 0; j < 32; ++j) {
+      const uint32_t bits = uint32_t(w[i + j]) << 16;
+      float wf;
+      __builtin_memcpy(&wf, &bits, sizeof wf);
+      acc[j] += x[i + j] * wf;
+    }
   float s = 0.f;
   for (; i < k; ++i) s += x[i] * bf16_to_f32(w[i]);
   for (float a : acc) s += a;
   return s;
+}
+
+LOUPE_MULTIVERSION void bf16_to_f32_rows(float* __restrict dst, const uint16_t* __restrict src, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) {
+    const uint32_t bits = uint32_t(src[i]) << 16;
+    __builtin_memcpy(&dst[i], &bits, sizeof(float));
+  }
 }
 
 void add_bias(float* y, int64_t m, int64_t n, const Tensor& bias, cpu::ThreadPool& pool) {
@@ -59,7 +79,7 @@ void CpuBackend::linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) {
       for (int64_t c0 = 0; c0 < n; c0 += block) {
         const int64_t nb = std::min(block, n - c0);
         pool_->parallel_for(nb * k, [&](int64_t b, int64_t e) {
-          for (int64_t i = b; i < e; ++i) tile[i] = bf16_to_f32(wp[c0 * k + i]);
+          bf16_to_f32_rows(tile.data() + b, wp + c0 * k + b, e - b);
         }, nb * k >= cpu::kParallelWork);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(nb), int(k), 1.f, xp, int(k), tile.data(),
                     int(k), 0.f, yp + c0, int(n));
