@@ -203,5 +203,26 @@ TEST(Preprocess, VideoSamplingFollowsHf) {
   EXPECT_EQ(kind_of([] { sample_video_frames(0, 30.0); }), ErrorKind::InvalidArgument);
 }
 
+TEST(Preprocess, VideoInputIsValidated) {
+  RgbImage a;
+  a.width = 40;
+  a.height = 30;
+  a.pixels.assign(40 * 30 * 3, 9);
+  RgbImage b = a;
+  b.width = 30;
+  b.height = 40;
+  EXPECT_EQ(kind_of([&] { preprocess_video({a, b}, {0, 1}, 2.0); }), ErrorKind::InvalidArgument);
+  EXPECT_EQ(kind_of([&] { preprocess_video({a, a}, {0}, 2.0); }), ErrorKind::InvalidArgument);
+  EXPECT_EQ(kind_of([&] { preprocess_video({a}, {0}, 2.0); }), ErrorKind::InvalidArgument);  // < 2 frames
+  // Three frames pad to four: two temporal groups, the last group's time from frame 2 alone.
+  const VideoInput v = preprocess_video({a, a, a}, {0, 3, 6}, 2.0);
+  EXPECT_EQ(v.grid_thw[0], 2);
+  ASSERT_EQ(v.timestamps.size(), 2u);
+  // (0 + 1.5) / 2 = 0.75 exactly; Python and printf both round the tie to even: "0.8".
+  EXPECT_EQ(v.timestamps[0], "<0.8 seconds>");
+  EXPECT_EQ(v.timestamps[1], "<3.0 seconds>");
+  EXPECT_EQ(v.num_tokens, v.num_patches / 4);
+}
+
 }  // namespace
 }  // namespace loupe
