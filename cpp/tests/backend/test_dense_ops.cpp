@@ -16,8 +16,10 @@ struct LinearShape {
 const LinearShape kLinearShapes[] = {{1, 1, 1}, {1, 64, 16}, {7, 33, 72}, {33, 130, 100}, {130, 96, 257}, {64, 512, 1024}};
 
 TEST_P(BackendTest, LinearMatchesReference) {
+  // Weights as stored: bf16 checkpoints, fp32 checkpoints (and the activation dtype).
   std::vector<DType> weight_types{act()};
-  if (act() != DType::BF16 && GetParam() == "cpu") weight_types.push_back(DType::BF16);
+  for (DType wt : {DType::BF16, DType::F32})
+    if (wt != act()) weight_types.push_back(wt);
   for (DType wt : weight_types)
     for (bool with_bias : {false, true})
       for (const auto& s : kLinearShapes) {

@@ -119,32 +119,47 @@ size_t CudaBackend::free_memory() const {
 
 void CudaBackend::linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) {
   require_float(x, "linear input");
+  require_float(w, "linear weight");
   LOUPE_CHECK(w.ndim == 2, InvalidArgument, "linear weight must be 2-D [out, in], got ", w.describe());
   const int64_t m = x.rows(), k = x.cols(), n = w.dim(0);
   LOUPE_CHECK(w.dim(1) == k && y.rows() == m && y.cols() == n, InvalidArgument, "linear shapes: y ",
               y.describe(), " = x ", x.describe(), " · w ", w.describe(), "ᵀ");
-  LOUPE_CHECK(x.dtype == y.dtype && w.dtype == x.dtype, InvalidArgument,
-              "CUDA linear needs weight, input and output of one dtype (upload weights as bf16): x ",
-              x.describe(), ", w ", w.describe(), ", y ", y.describe());
+  LOUPE_CHECK(x.dtype == y.dtype, InvalidArgument, "linear input ", x.describe(), " and output ", y.describe(),
+              " differ in dtype");
   if (bias) {
     require_float(*bias, "linear bias");
     LOUPE_CHECK(bias->numel() == n, InvalidArgument, "linear bias ", bias->describe(), " for ", n, " outputs");
   }
   if (m == 0 || n == 0) return;
   activate();
+  if (w.dtype != x.dtype) {
+    // fp32 weights (an fp32 checkpoint) with bf16 activations: run the product in fp32,
+    // as HF does for such a checkpoint, and round only the result.
+    LOUPE_CHECK(w.dtype == DType::F32, InvalidArgument, "CUDA linear: ", w.describe(), " weights with ",
+                x.describe(), " input");
+    Scratch x32(*pool_, size_t(m * k) * sizeof(float)), y32(*pool_, size_t(m * n) * sizeof(float));
+    launch_to_f32(x32.as<float>(), x.data, x.dtype, m * k, stream_);
+    linear_same_dtype(y32.ptr, x32.ptr, w.data, bias, DType::F32, m, n, k);
+    launch_from_f32(y.data, y32.as<float>(), y.dtype, m * n, stream_);
+    return;
+  }
+  linear_same_dtype(y.data, x.data, w.data, bias, x.dtype, m, n, k);
+}
+
+void CudaBackend::linear_same_dtype(void* y, const void* x, const void* w, const Tensor* bias, DType dtype,
+                                    int64_t m, int64_t n, int64_t k) {
   if (k == 0) {
-    fill_zero(y);
-    if (bias) launch_add_bias(y.data, bias->data, y.dtype, bias->dtype, m, n, stream_);
+    LOUPE_CUDA_CHECK(cudaMemsetAsync(y, 0, size_t(m * n) * dtype_size(dtype), stream_));
+    if (bias) launch_add_bias(y, bias->data, dtype, bias->dtype, m, n, stream_);
     return;
   }
   // The bias epilogue takes a bias of the output's dtype; another dtype is added after.
-  const bool fused_bias = bias && bias->dtype == y.dtype;
-  if (gemm_->linear(y.data, x.data, w.data, fused_bias ? bias->data : nullptr, x.dtype, m, n, k)) {
-    if (bias && !fused_bias) launch_add_bias(y.data, bias->data, y.dtype, bias->dtype, m, n, stream_);
+  const bool fused_bias = bias && bias->dtype == dtype;
+  if (gemm_->linear(y, x, w, fused_bias ? bias->data : nullptr, dtype, m, n, k)) {
+    if (bias && !fused_bias) launch_add_bias(y, bias->data, dtype, bias->dtype, m, n, stream_);
     return;
   }
-  launch_linear_fallback(y.data, x.data, w.data, bias ? bias->data : nullptr, x.dtype,
-                         bias ? bias->dtype : x.dtype, m, n, k, stream_);
+  launch_linear_fallback(y, x, w, bias ? bias->data : nullptr, dtype, bias ? bias->dtype : dtype, m, n, k, stream_);
 }
 
 void CudaBackend::rms_norm(Tensor y, Tensor x, Tensor weight, float eps) {

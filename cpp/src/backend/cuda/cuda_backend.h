@@ -57,6 +57,9 @@ class CudaBackend final : public Backend {
   // Makes this backend's device current on the calling thread (engines may call from
   // a scheduler thread other than the creator's).
   void activate() const;
+  // y = x·wᵀ (+ bias) with x, w, y of one dtype: cuBLASLt, else the fallback kernel.
+  void linear_same_dtype(void* y, const void* x, const void* w, const Tensor* bias, DType dtype, int64_t m,
+                         int64_t n, int64_t k);
   // Scratch device memory for one op; returned to the pool when the op has been queued.
   struct Scratch;
 

@@ -66,6 +66,11 @@ __global__ void to_f32_kernel(float* y, const T* x, int64_t n) {
   LOUPE_GRID_STRIDE(i, n) y[i] = load_f(x, i);
 }
 
+template <typename T>
+__global__ void from_f32_kernel(T* y, const float* x, int64_t n) {
+  LOUPE_GRID_STRIDE(i, n) store_f(y, i, x[i]);
+}
+
 // 16x16 output tile per block, K staged through shared memory; fp32 accumulation.
 template <typename T, typename B>
 __global__ void linear_fallback_kernel(T* y, const T* x, const T* w, const B* bias, int64_t m, int64_t n,
@@ -132,6 +137,13 @@ void launch_to_f32(float* y, const void* x, DType dtype, int64_t n, cudaStream_t
   if (n == 0) return;
   LOUPE_DISPATCH_FLOAT(dtype, T, to_f32_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream>>>(
       y, static_cast<const T*>(x), n));
+  LOUPE_CUDA_CHECK_LAUNCH();
+}
+
+void launch_from_f32(void* y, const float* x, DType dtype, int64_t n, cudaStream_t stream) {
+  if (n == 0) return;
+  LOUPE_DISPATCH_FLOAT(dtype, T, from_f32_kernel<T><<<blocks_for(n, kThreads), kThreads, 0, stream>>>(
+      static_cast<T*>(y), x, n));
   LOUPE_CUDA_CHECK_LAUNCH();
 }
 

@@ -26,8 +26,9 @@ void launch_add_bias(void* y, const void* bias, DType act, DType btype, int64_t 
                      cudaStream_t stream);
 void launch_rope(void* x, const float* cos, const float* sin, DType act, int64_t n, int64_t heads,
                  int64_t hd, cudaStream_t stream);
-// Any float dtype to fp32.
+// Any float dtype to fp32, and fp32 to any float dtype.
 void launch_to_f32(float* y, const void* x, DType dtype, int64_t n, cudaStream_t stream);
+void launch_from_f32(void* y, const float* x, DType dtype, int64_t n, cudaStream_t stream);
 // Fallback GEMM (y = x·wᵀ + bias) for shapes cuBLASLt has no algorithm for.
 void launch_linear_fallback(void* y, const void* x, const void* w, const void* bias, DType act,
                             DType btype, int64_t m, int64_t n, int64_t k, cudaStream_t stream);
