@@ -1,0 +1,94 @@
+#pragma once
+// loupe::Captioner: images + a prompt in, caption text out. Wraps the whole path a caller
+// would otherwise assemble by hand: image decoding and Qwen3-VL preprocessing (under
+// ImageLimits), the checkpoint's own chat template, tokenization with vision placeholder
+// expansion, generation on the Engine (stop ids from generation_config.json) and
+// detokenization. Small and flat on purpose: the Java binding maps it one to one.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "loupe/engine.h"
+#include "loupe/image.h"
+
+namespace loupe {
+
+struct CaptionerOptions {
+  EngineOptions engine;
+  ImageLimits image_limits;
+  // Resize budget in pixels; 0 = the checkpoint's preprocessor_config.json size.
+  int64_t min_pixels = 0;
+  int64_t max_pixels = 0;
+};
+
+struct CaptionRequest {
+  std::vector<std::vector<uint8_t>> images;  // encoded JPEG/PNG/WebP/GIF/BMP, in prompt order
+  std::string prompt;                        // user text, placed after the images
+  std::optional<std::string> system_prompt;  // nullopt: none (the template's own default, if any)
+  std::optional<SamplingParams> sampling;    // nullopt: generation_config.json defaults
+  int64_t min_pixels = 0;                    // 0: the captioner's default
+  int64_t max_pixels = 0;
+  int64_t timeout_ms = 0;                    // 0: no deadline
+};
+
+struct CaptionTimings {
+  double image_ms = 0;     // decode + preprocess of every image, on the submitting thread
+  double tokenize_ms = 0;  // chat template + placeholder expansion + tokenization
+  StageTimings engine;     // queue / vision / prefill / decode inside the engine
+  double total_ms = 0;     // submit() entry -> completion
+};
+
+struct CaptionResult {
+  uint64_t id = 0;
+  std::string text;                // generated text, special tokens removed
+  std::vector<int32_t> token_ids;  // generated ids, a final stop token included
+  FinishReason finish_reason = FinishReason::Error;
+  std::string error_kind;  // stable kind name when !ok()
+  std::string error;
+  int32_t prompt_tokens = 0;
+  int32_t cached_tokens = 0;
+  CaptionTimings timings;
+  bool ok() const { return finish_reason <= FinishReason::StopString; }
+};
+
+struct CaptionCallbacks {
+  // Scheduler thread; `text_delta` is the newly completed UTF-8 text (may be empty while a
+  // multi-byte character is still incomplete). Keep both short and non-blocking.
+  std::function<void(int32_t token, const std::string& text_delta)> on_token;
+  std::function<void(const CaptionResult&)> on_complete;
+};
+
+class Captioner {
+ public:
+  // Loads tokenizer, chat template, preprocessor and generation configs, and the Engine.
+  // Throws Error(ModelLoad / NoDevice / ...).
+  static std::unique_ptr<Captioner> open(const std::string& model_dir, const CaptionerOptions& options = {});
+  ~Captioner();
+  Captioner(const Captioner&) = delete;
+  Captioner& operator=(const Captioner&) = delete;
+
+  // Thread-safe. Decodes and preprocesses the images on the calling thread; bad images,
+  // exceeded limits and a full queue throw Error before anything is queued. Exactly one
+  // on_complete call follows a successful submit (also on cancel, timeout and close).
+  uint64_t submit(CaptionRequest request, CaptionCallbacks callbacks = {});
+  // Blocking convenience over submit().
+  CaptionResult caption(CaptionRequest request);
+  bool cancel(uint64_t id);
+  EngineStats stats() const;
+  SamplingParams default_sampling() const;
+  // Token ids of the prompt a request would generate from (tests, debugging).
+  std::vector<int32_t> prompt_token_ids(const CaptionRequest& request) const;
+  std::string decode(const std::vector<int32_t>& token_ids) const;
+  // Completes everything in flight as Cancelled and stops the engine. Idempotent.
+  void close();
+
+ private:
+  struct Impl;
+  explicit Captioner(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace loupe

@@ -1,0 +1,229 @@
+// Captioner: the request path from encoded images + prompt text to caption text, in the
+// order HF's Qwen3VLProcessor + generate() take it (preprocess, template, expand, tokenize,
+// generate, decode), over the Engine.
+#include "loupe/captioner.h"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <sstream>
+#include <utility>
+
+#include "core/error.h"
+#include "model/config.h"
+#include "tokenizer/chat_template.h"
+#include "tokenizer/tokenizer.h"
+#include "tokenizer/vision_placeholders.h"
+
+namespace loupe {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// Decoded text grows by whole characters only: a byte-level BPE token can end inside a
+// multi-byte UTF-8 sequence, which decode() renders as U+FFFD until the rest arrives.
+bool ends_incomplete(const std::string& text) {
+  static const std::string kReplacement = "\xEF\xBF\xBD";
+  return text.size() >= kReplacement.size() &&
+         text.compare(text.size() - kReplacement.size(), kReplacement.size(), kReplacement) == 0;
+}
+
+// Streams text deltas for one request; touched only from the scheduler thread.
+struct TextStream {
+  std::vector<int32_t> ids;
+  size_t emitted = 0;
+};
+
+}  // namespace
+
+struct Captioner::Impl {
+  std::string model_dir;
+  CaptionerOptions options;
+  Tokenizer tokenizer;
+  ChatTemplate chat_template;
+  model::PreprocessorConfig preprocessor;
+  std::vector<int32_t> special_ids;  // removed from caption text
+  std::unique_ptr<Engine> engine;
+  std::atomic<bool> closed{false};
+
+  Impl(const std::string& dir, const CaptionerOptions& opts)
+      : model_dir(dir),
+        options(opts),
+        tokenizer(Tokenizer::from_file(std::filesystem::path(dir) / "tokenizer.json")),
+        chat_template(ChatTemplate::from_model_dir(dir)),
+        preprocessor(model::load_preprocessor_config(dir)) {}
+
+  VisionOptions vision_options(const CaptionRequest& request) const {
+    VisionOptions vision;
+    vision.min_pixels = request.min_pixels > 0 ? request.min_pixels
+                        : options.min_pixels > 0 ? options.min_pixels
+                                                 : preprocessor.min_pixels;
+    vision.max_pixels = request.max_pixels > 0 ? request.max_pixels
+                        : options.max_pixels > 0 ? options.max_pixels
+                                                 : preprocessor.max_pixels;
+    LOUPE_CHECK(vision.min_pixels <= vision.max_pixels, InvalidArgument, "min_pixels (", vision.min_pixels,
+                ") exceeds max_pixels (", vision.max_pixels, ")");
+    vision.patch_size = static_cast<int>(preprocessor.patch_size);
+    vision.temporal_patch_size = static_cast<int>(preprocessor.temporal_patch_size);
+    vision.merge_size = static_cast<int>(preprocessor.merge_size);
+    for (int c = 0; c < 3; ++c) {
+      vision.image_mean[c] = static_cast<float>(preprocessor.image_mean[c]);
+      vision.image_std[c] = static_cast<float>(preprocessor.image_std[c]);
+    }
+    vision.num_threads = 1;  // callers submit from several threads; each decodes its own images
+    return vision;
+  }
+
+  static std::string preprocess_key(const VisionOptions& v) {
+    std::ostringstream key;
+    key << "qwen3vl-image min=" << v.min_pixels << " max=" << v.max_pixels << " p=" << v.patch_size
+        << " tp=" << v.temporal_patch_size << " m=" << v.merge_size;
+    for (int c = 0; c < 3; ++c) key << ' ' << v.image_mean[c] << '/' << v.image_std[c];
+    return key.str();
+  }
+
+  std::vector<VisualAttachment> prepare_images(const CaptionRequest& request, std::vector<GridTHW>& grids) const {
+    check_image_count(request.images.size(), options.image_limits);
+    const VisionOptions vision = vision_options(request);
+    const std::string key = preprocess_key(vision);
+    std::vector<VisualAttachment> visuals;
+    visuals.reserve(request.images.size());
+    for (const auto& bytes : request.images) {
+      const RgbImage rgb = decode_image(bytes, options.image_limits);
+      const VisionInput input = preprocess_image(rgb, vision);
+      VisualAttachment attachment;
+      attachment.kind = VisualAttachment::Kind::Image;
+      attachment.grid = {static_cast<int32_t>(input.grid_thw[0]), static_cast<int32_t>(input.grid_thw[1]),
+                         static_cast<int32_t>(input.grid_thw[2])};
+      attachment.pixel_values.assign(input.pixel_values.begin(), input.pixel_values.end());
+      attachment.preprocess_key = key;
+      grids.push_back(input.grid_thw);
+      visuals.push_back(std::move(attachment));
+    }
+    return visuals;
+  }
+
+  std::vector<int32_t> tokenize(const CaptionRequest& request, const std::vector<GridTHW>& grids) const {
+    std::vector<ChatMessage> messages;
+    if (request.system_prompt) messages.push_back({"system", {ChatContent::make_text(*request.system_prompt)}});
+    ChatMessage user{"user", {}};
+    for (size_t i = 0; i < grids.size(); ++i) user.content.push_back(ChatContent::image());
+    user.content.push_back(ChatContent::make_text(request.prompt));
+    messages.push_back(std::move(user));
+    const std::string prompt = chat_template.render(messages);
+    VisionTokens tokens;
+    tokens.merge_size = static_cast<int>(preprocessor.merge_size);
+    return tokenizer.encode(expand_vision_placeholders(prompt, grids, {}, tokens));
+  }
+
+  std::string caption_text(const std::vector<int32_t>& ids) const { return tokenizer.decode(ids, true); }
+};
+
+Captioner::Captioner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Captioner::~Captioner() { close(); }
+
+std::unique_ptr<Captioner> Captioner::open(const std::string& model_dir, const CaptionerOptions& options) {
+  LOUPE_CHECK(std::filesystem::is_directory(model_dir), ModelLoad, "model directory not found: ", model_dir);
+  auto impl = std::make_unique<Impl>(model_dir, options);
+  impl->engine = Engine::open(model_dir, options.engine);
+  return std::unique_ptr<Captioner>(new Captioner(std::move(impl)));
+}
+
+uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
+  Impl& impl = *impl_;
+  LOUPE_CHECK(!impl.closed.load(), Cancelled, "captioner is closed");
+  const auto start = Clock::now();
+  std::vector<GridTHW> grids;
+  Request engine_request;
+  engine_request.visuals = impl.prepare_images(request, grids);
+  const double image_ms = ms_since(start);
+  const auto tokenize_start = Clock::now();
+  engine_request.token_ids = impl.tokenize(request, grids);
+  const double tokenize_ms = ms_since(tokenize_start);
+
+  engine_request.sampling = request.sampling;
+  engine_request.timeout_ms = request.timeout_ms;
+  const Tokenizer tokenizer = impl.tokenizer;  // shares the loaded handle
+  engine_request.detokenize = [tokenizer](const std::vector<int32_t>& ids) { return tokenizer.decode(ids, true); };
+  if (callbacks.on_token) {
+    auto stream = std::make_shared<TextStream>();
+    engine_request.on_token = [stream, tokenizer, on_token = callbacks.on_token](int32_t token) {
+      stream->ids.push_back(token);
+      std::string text = tokenizer.decode(stream->ids, true);
+      std::string delta;
+      if (!ends_incomplete(text) && text.size() > stream->emitted) {
+        delta = text.substr(stream->emitted);
+        stream->emitted = text.size();
+      }
+      on_token(token, delta);
+    };
+  }
+  engine_request.on_complete = [tokenizer, image_ms, tokenize_ms, start,
+                                on_complete = std::move(callbacks.on_complete)](const Result& result) {
+    CaptionResult caption;
+    caption.id = result.id;
+    caption.token_ids = result.token_ids;
+    caption.finish_reason = result.finish_reason;
+    caption.error_kind = result.error_kind;
+    caption.error = result.error;
+    caption.prompt_tokens = result.prompt_tokens;
+    caption.cached_tokens = result.cached_tokens;
+    caption.timings.image_ms = image_ms;
+    caption.timings.tokenize_ms = tokenize_ms;
+    caption.timings.engine = result.timings;
+    try {
+      caption.text = tokenizer.decode(result.token_ids, true);
+    } catch (const std::exception& error) {
+      caption.finish_reason = FinishReason::Error;
+      caption.error_kind = error_kind_name(ErrorKind::Internal);
+      caption.error = std::string("detokenize: ") + error.what();
+    }
+    caption.timings.total_ms = ms_since(start);
+    if (on_complete) on_complete(caption);
+  };
+  return impl.engine->submit(std::move(engine_request)).id();
+}
+
+CaptionResult Captioner::caption(CaptionRequest request) {
+  struct Waiter {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<CaptionResult> result;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  CaptionCallbacks callbacks;
+  callbacks.on_complete = [waiter](const CaptionResult& result) {
+    std::lock_guard<std::mutex> lock(waiter->mutex);
+    waiter->result = result;
+    waiter->cv.notify_all();
+  };
+  submit(std::move(request), std::move(callbacks));
+  std::unique_lock<std::mutex> lock(waiter->mutex);
+  waiter->cv.wait(lock, [&] { return waiter->result.has_value(); });
+  return *waiter->result;
+}
+
+bool Captioner::cancel(uint64_t id) { return impl_->engine->cancel(id); }
+EngineStats Captioner::stats() const { return impl_->engine->stats(); }
+SamplingParams Captioner::default_sampling() const { return impl_->engine->default_sampling(); }
+
+std::vector<int32_t> Captioner::prompt_token_ids(const CaptionRequest& request) const {
+  std::vector<GridTHW> grids;
+  impl_->prepare_images(request, grids);
+  return impl_->tokenize(request, grids);
+}
+
+std::string Captioner::decode(const std::vector<int32_t>& token_ids) const { return impl_->caption_text(token_ids); }
+
+void Captioner::close() {
+  if (!impl_ || impl_->closed.exchange(true)) return;
+  if (impl_->engine) impl_->engine->close();
+}
+
+}  // namespace loupe
