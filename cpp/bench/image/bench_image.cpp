@@ -1,5 +1,5 @@
 // Decode + Qwen3-VL preprocess timing for one image file at the default pixel budget.
-//   bench_image <image> [iterations=10] [threads=0 (OpenMP default)]
+//   bench_image <image> [iterations=10] [threads=0 (OpenMP default)] [max_pixels=16777216]
 // Prints the median and best wall time of decode, preprocess and both, in milliseconds.
 #include <algorithm>
 #include <chrono>
@@ -27,7 +27,7 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <image> [iterations] [threads]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <image> [iterations] [threads] [max_pixels]\n", argv[0]);
     return 2;
   }
   const int iterations = argc > 2 ? std::max(1, std::atoi(argv[2])) : 10;
@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   loupe::VisionOptions options;  // Qwen3-VL defaults: 65536 .. 16777216 pixels
   options.num_threads = argc > 3 ? std::atoi(argv[3]) : 0;
+  if (argc > 4) options.max_pixels = std::atoll(argv[4]);
   try {
     std::vector<double> decode_ms, preprocess_ms, total_ms;
     loupe::VisionInput input;
