@@ -2,7 +2,7 @@
 """HF reference timing for bench_image: decode (PIL + exif_transpose, as load_image) and
 the default Qwen3-VL image processor (torchvision backend) on the same file.
 
-  bench_hf.py <image> [iterations] [threads]
+  bench_hf.py <image> [iterations] [threads] [max_pixels]
 """
 import io
 import statistics
@@ -19,8 +19,9 @@ def main():
     iterations = int(sys.argv[2]) if len(sys.argv) > 2 else 10
     if len(sys.argv) > 3 and int(sys.argv[3]) > 0:
         torch.set_num_threads(int(sys.argv[3]))
+    max_pixels = int(sys.argv[4]) if len(sys.argv) > 4 else 16777216
     data = open(path, "rb").read()
-    proc = Qwen2VLImageProcessor(size={"shortest_edge": 65536, "longest_edge": 16777216}, patch_size=16,
+    proc = Qwen2VLImageProcessor(size={"shortest_edge": 65536, "longest_edge": max_pixels}, patch_size=16,
                                  temporal_patch_size=2, merge_size=2, image_mean=[0.5] * 3, image_std=[0.5] * 3)
     decode, pre, total = [], [], []
     for i in range(iterations + 1):
