@@ -123,6 +123,13 @@ std::vector<TensorEntry> parse_safetensors(const uint8_t* bytes, size_t size, co
   return entries;
 }
 
+void release_mapped_pages(const void* data, size_t bytes) {
+  const uintptr_t page = uintptr_t(::sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (uintptr_t(data) + page - 1) / page * page;
+  const uintptr_t end = (uintptr_t(data) + bytes) / page * page;
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 MappedFile::MappedFile(const std::filesystem::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   LOUPE_CHECK(fd >= 0, ModelLoad, "cannot open ", path.string(), ": ", std::strerror(errno));

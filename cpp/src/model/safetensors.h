@@ -29,6 +29,11 @@ struct TensorEntry {
 // errors). Entries point into `bytes`, which must outlive them. Fuzz entry point.
 std::vector<TensorEntry> parse_safetensors(const uint8_t* bytes, size_t size, const std::string& file);
 
+// Drops the resident pages fully inside [data, data + bytes) of a read-only file mapping
+// (they are re-read from the file if touched again). Used after a tensor was copied out
+// (fused or converted), so the checkpoint is not resident twice.
+void release_mapped_pages(const void* data, size_t bytes);
+
 class MappedFile {
  public:
   explicit MappedFile(const std::filesystem::path& path);

@@ -152,6 +152,7 @@ class Weights::Loader {
       }
       backend_.copy_from_host(static_cast<uint8_t*>(t.data) + offset, src, bytes);
       offset += bytes;
+      release_mapped_pages(e->data, e->nbytes);
     }
     return t;
   }
