@@ -3,10 +3,14 @@
 // case's inputs.safetensors, made by the golden kit).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+
+#include "core/error.h"
 
 #include "testdata.h"
 #include "tokenizer/chat_template.h"
+#include "tokenizer/prompt_encoder.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/vision_placeholders.h"
 
@@ -68,6 +72,55 @@ TEST(GoldenPrompts, TemplateExpansionAndTokenizerGiveHFInputIds) {
     ASSERT_EQ(ids.size(), expected.size());
     EXPECT_EQ(static_cast<int64_t>(ids.size()), c["num_tokens"].get<int64_t>());
     for (size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(ids[i], expected[i]) << "token " << i;
+  }
+}
+
+TEST(GoldenPrompts, PromptEncoderGivesHFInputIds) {
+  const auto golden = test::testdata() / "golden";
+  const auto manifest = read_json(golden / "manifest.json");
+  const auto encoder = PromptEncoder::from_model_dir(golden / manifest["models"]["tiny-tied"]["dir"].get<std::string>());
+  const auto& special = manifest["models"]["tiny-tied"]["special_ids"];
+  EXPECT_EQ(encoder.vision_ids().image_pad, special["image_token_id"].get<TokenId>());
+  EXPECT_EQ(encoder.vision_ids().video_pad, special["video_token_id"].get<TokenId>());
+  EXPECT_EQ(encoder.vision_ids().vision_start, special["vision_start_token_id"].get<TokenId>());
+  EXPECT_EQ(encoder.vision_ids().vision_end, special["vision_end_token_id"].get<TokenId>());
+
+  for (const auto& c : manifest["cases"]) {
+    SCOPED_TRACE(c["name"].get<std::string>());
+    std::vector<VideoPlaceholder> videos;
+    for (const auto& grid : grids(c["video_grid_thw"])) {
+      videos.push_back({grid, encoder.video_timestamps(c["video"]["sampled_frame_indices"].get<std::vector<int64_t>>(),
+                                                       c["video"]["fps"].get<double>())});
+    }
+    const nlohmann::ordered_json context = {{"messages", c["messages"]},
+                                            {"add_generation_prompt", c["add_generation_prompt"]}};
+    const auto ids = encoder.encode_context(context, grids(c["image_grid_thw"]), videos);
+    const auto expected = read_int64_tensor(golden / c["inputs"].get<std::string>(), "input_ids");
+    EXPECT_EQ(std::vector<int64_t>(ids.begin(), ids.end()), expected);
+  }
+}
+
+TEST(GoldenPrompts, PlaceholderTokensTypedByTheUserAreRefused) {
+  const auto encoder = PromptEncoder::from_model_dir(test::tiny_model());
+  const std::vector<ChatMessage> messages = {
+      {"user", {ChatContent::image(), ChatContent::make_text("look: <|image_pad|>")}}};
+  try {
+    encoder.encode(messages, {{1, 2, 2}});
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+  }
+  const std::vector<ChatMessage> fine = {{"user", {ChatContent::image(), ChatContent::make_text("look")}}};
+  const auto ids = encoder.encode(fine, {{1, 4, 4}});
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), encoder.vision_ids().image_pad), 4);
+}
+
+TEST(GoldenPrompts, MissingModelFilesAreModelLoadErrors) {
+  try {
+    PromptEncoder::from_model_dir(test::testdata() / "no-such-model");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::ModelLoad);
   }
 }
 
