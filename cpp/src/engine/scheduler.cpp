@@ -246,7 +246,18 @@ void Scheduler::step() {
   intake();
   drop_expired();
   std::vector<Chunk> chunks;
-  if (build_prefill(chunks)) return run(chunks, StepMode::Extend);
+  // Prefill first (new requests join the decode batch sooner), but never starve running
+  // requests: after a few prefill steps in a row, decode once.
+  constexpr int kMaxPrefillsBeforeDecode = 4;
+  if (prefills_in_a_row_ >= kMaxPrefillsBeforeDecode && build_decode(chunks)) {
+    prefills_in_a_row_ = 0;
+    return run(chunks, StepMode::Decode);
+  }
+  if (build_prefill(chunks)) {
+    ++prefills_in_a_row_;
+    return run(chunks, StepMode::Extend);
+  }
+  prefills_in_a_row_ = 0;
   if (build_decode(chunks)) return run(chunks, StepMode::Decode);
   // Nothing could run: running requests hold the memory the others need. Give the newest
   // one's memory back (it re-runs later, its output so far kept).

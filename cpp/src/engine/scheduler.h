@@ -80,6 +80,7 @@ class Scheduler {
   std::vector<std::shared_ptr<RequestState>> running_;  // admission order
   EngineStats counters_;
   std::vector<float> logits_;
+  int prefills_in_a_row_ = 0;
   std::thread thread_;
 };
 
