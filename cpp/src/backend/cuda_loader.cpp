@@ -44,7 +44,8 @@ CudaLibrary load_library() {
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
       const char* why = dlerror();
-      tried += (tried.empty() ? "" : "; ") + std::string(why ? why : path.c_str());
+      const std::string reason = why ? why : path;
+      if (tried.find(reason) == std::string::npos) tried += (tried.empty() ? "" : "; ") + reason;
       continue;
     }
     auto abi = reinterpret_cast<AbiFn>(dlsym(handle, "loupe_cuda_abi_version"));
