@@ -76,32 +76,65 @@ AxisFilter make_bicubic_aa_filter(int in_size, int out_size) {
 
 namespace {
 
-// src [rows][cols][C] -> dst [cols][rows][C], in cache-sized tiles. C is a template
-// parameter so each pixel copy is a fixed-size move, not a memcpy call.
+// src [rows][cols][C] -> dst [cols][rows][C] for a block of a few dozen rows (it stays in
+// cache). C is a template parameter so each pixel copy is a fixed-size move.
 template <int C>
-void transpose_pixels(const uint8_t* src, int rows, int cols, uint8_t* dst, int num_threads) {
-  constexpr int kTile = 32;
-  const int row_tiles = (rows + kTile - 1) / kTile, col_tiles = (cols + kTile - 1) / kTile;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(num_threads) if (int64_t(rows) * cols > 65536)
-  for (int rt = 0; rt < row_tiles; ++rt) {
-    for (int ct = 0; ct < col_tiles; ++ct) {
-      const int r_end = std::min(rows, (rt + 1) * kTile), c_end = std::min(cols, (ct + 1) * kTile);
-      for (int c = ct * kTile; c < c_end; ++c)
-        for (int r = rt * kTile; r < r_end; ++r)
-          std::memcpy(dst + (static_cast<size_t>(c) * rows + r) * C,
-                      src + (static_cast<size_t>(r) * cols + c) * C, C);
+void transpose_block(const uint8_t* src, int rows, int cols, uint8_t* dst) {
+  for (int c = 0; c < cols; ++c)
+    for (int r = 0; r < rows; ++r)
+      std::memcpy(dst + (static_cast<size_t>(c) * rows + r) * C, src + (static_cast<size_t>(r) * cols + c) * C, C);
+}
+
+void transpose_block(const uint8_t* src, int rows, int cols, int channels, uint8_t* dst) {
+  switch (channels) {
+    case 1: return transpose_block<1>(src, rows, cols, dst);
+    case 3: return transpose_block<3>(src, rows, cols, dst);
+    case 4: return transpose_block<4>(src, rows, cols, dst);
+  }
+  LOUPE_FAIL(InvalidArgument, "resize: unsupported channel count ", channels);
+}
+
+// Output rows [begin, end) of a vertical filter whose input rows are row_len bytes long.
+// Built for AVX2 as well as the baseline (chosen at run time): baseline x86-64 has no
+// packed 32-bit multiply, AVX2 does eight at once.
+__attribute__((target_clones("avx2", "default")))
+void filter_rows(const uint8_t* src, size_t row_len, const AxisFilter& f, int begin, int end,
+                 uint8_t* dst, int32_t* __restrict acc) {
+  const int32_t half = 1 << (f.precision - 1);
+  const int shift = f.precision;
+  for (int y = begin; y < end; ++y) {
+    for (size_t i = 0; i < row_len; ++i) acc[i] = half;
+    const int16_t* k = &f.weights[static_cast<size_t>(y) * f.taps];
+    for (int j = 0; j < f.count[y]; ++j) {
+      const uint8_t* __restrict in_row = src + static_cast<size_t>(f.start[y] + j) * row_len;
+      const int16_t w = k[j];
+      for (size_t i = 0; i < row_len; ++i) acc[i] += int32_t(int16_t(in_row[i])) * w;
     }
+    uint8_t* __restrict out_row = dst + static_cast<size_t>(y) * row_len;
+    for (size_t i = 0; i < row_len; ++i) out_row[i] = clamp_u8(acc[i] >> shift);
   }
 }
 
-void transpose_pixels(const uint8_t* src, int rows, int cols, int channels, uint8_t* dst,
-                      int num_threads) {
-  switch (channels) {
-    case 1: return transpose_pixels<1>(src, rows, cols, dst, num_threads);
-    case 3: return transpose_pixels<3>(src, rows, cols, dst, num_threads);
-    case 4: return transpose_pixels<4>(src, rows, cols, dst, num_threads);
+// Horizontal pass for long filters (strong downscaling): blocks of rows are transposed,
+// filtered as columns with the vectorised vertical kernel and transposed back. The
+// integer sums are the same as a direct pass, so the bytes are too.
+void horizontal_pass_transposed(const uint8_t* src, int rows, int in_w, int channels,
+                                const AxisFilter& f, int out_w, uint8_t* dst, int num_threads) {
+  constexpr int kBlock = 64;
+  const int blocks = (rows + kBlock - 1) / kBlock;
+#pragma omp parallel num_threads(num_threads) if (blocks > 1)
+  {
+    ByteBuffer columns(static_cast<size_t>(in_w) * kBlock * channels);
+    ByteBuffer filtered(static_cast<size_t>(out_w) * kBlock * channels);
+    std::vector<int32_t> acc(static_cast<size_t>(kBlock) * channels);
+#pragma omp for schedule(static)
+    for (int b = 0; b < blocks; ++b) {
+      const int r0 = b * kBlock, n = std::min(kBlock, rows - r0);
+      transpose_block(src + static_cast<size_t>(r0) * in_w * channels, n, in_w, channels, columns.data());
+      filter_rows(columns.data(), static_cast<size_t>(n) * channels, f, 0, out_w, filtered.data(), acc.data());
+      transpose_block(filtered.data(), out_w, n, channels, dst + static_cast<size_t>(r0) * out_w * channels);
+    }
   }
-  LOUPE_FAIL(InvalidArgument, "resize: unsupported channel count ", channels);
 }
 
 // Direct horizontal pass: a strided gather per output pixel. Cheapest when the filter is
@@ -140,25 +173,12 @@ void horizontal_pass(const uint8_t* src, int rows, int in_w, int channels, const
 
 void vertical_pass(const uint8_t* src, int width, int channels, const AxisFilter& f, int out_h,
                    uint8_t* dst, int num_threads) {
-  const int32_t half = 1 << (f.precision - 1);
   const size_t row_len = static_cast<size_t>(width) * channels;
 #pragma omp parallel num_threads(num_threads) if (out_h > 16)
   {
     std::vector<int32_t> acc(row_len);
 #pragma omp for schedule(static)
-    for (int y = 0; y < out_h; ++y) {
-      std::fill(acc.begin(), acc.end(), half);
-      const int16_t* k = &f.weights[static_cast<size_t>(y) * f.taps];
-      int32_t* __restrict a = acc.data();
-      for (int j = 0; j < f.count[y]; ++j) {
-        const uint8_t* __restrict in_row = src + static_cast<size_t>(f.start[y] + j) * row_len;
-        const int32_t w = k[j];
-        for (size_t i = 0; i < row_len; ++i) a[i] += in_row[i] * w;
-      }
-      uint8_t* __restrict out_row = dst + static_cast<size_t>(y) * row_len;
-      const int shift = f.precision;
-      for (size_t i = 0; i < row_len; ++i) out_row[i] = clamp_u8(a[i] >> shift);
-    }
+    for (int y = 0; y < out_h; ++y) filter_rows(src, row_len, f, y, y + 1, dst, acc.data());
   }
 }
 
@@ -190,14 +210,8 @@ ByteBuffer resize_bicubic_aa(const uint8_t* src, int in_h, int in_w, int channel
     if (fx.taps < kTransposeMinTaps) {
       horizontal_pass(first, needed_rows, in_w, channels, fx, out_w, horizontal.data(), num_threads);
     } else {
-      // Long filters (strong downscaling): run the horizontal pass as a vertical pass over
-      // transposed rows. Same integer sums, so the same bytes, but contiguous and
-      // vectorised instead of a strided gather; worth the two transposes only here.
-      ByteBuffer columns(static_cast<size_t>(in_w) * needed_rows * channels);
-      transpose_pixels(first, needed_rows, in_w, channels, columns.data(), num_threads);
-      ByteBuffer filtered(static_cast<size_t>(out_w) * needed_rows * channels);
-      vertical_pass(columns.data(), needed_rows, channels, fx, out_w, filtered.data(), num_threads);
-      transpose_pixels(filtered.data(), out_w, needed_rows, channels, horizontal.data(), num_threads);
+      horizontal_pass_transposed(first, needed_rows, in_w, channels, fx, out_w, horizontal.data(),
+                                 num_threads);
     }
     rows = horizontal.data();
   } else {
