@@ -44,4 +44,14 @@ public final class Loupe {
       throw LoupeException.fromNative(e);
     }
   }
+
+  /**
+   * Loads the Qwen3-VL checkpoint in {@code modelDir} (weights, tokenizer, chat template,
+   * preprocessor and generation configs) and starts its engine. Close it when done.
+   *
+   * @throws ModelLoadException when the directory or a file in it is missing or invalid
+   */
+  public static LoupeEngine open(Path modelDir, Options options) {
+    return new LoupeEngine(modelDir, options == null ? Options.defaults() : options);
+  }
 }

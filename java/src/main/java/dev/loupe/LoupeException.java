@@ -24,9 +24,24 @@ public class LoupeException extends RuntimeException {
     Matcher matcher = NATIVE_MESSAGE.matcher(text);
     LoupeException converted =
         matcher.matches()
-            ? new LoupeException(ErrorKind.fromNativeName(matcher.group(1)), matcher.group(2))
-            : new LoupeException(ErrorKind.INTERNAL, text);
+            ? of(ErrorKind.fromNativeName(matcher.group(1)), matcher.group(2))
+            : of(ErrorKind.INTERNAL, text);
     converted.initCause(error);
     return converted;
+  }
+
+  /** The typed exception for {@code kind} (e.g. BadImageException for BAD_IMAGE). */
+  public static LoupeException of(ErrorKind kind, String message) {
+    return switch (kind) {
+      case BAD_IMAGE -> new BadImageException(message);
+      case LIMIT_EXCEEDED -> new LimitExceededException(message);
+      case MODEL_LOAD -> new ModelLoadException(message);
+      case OUT_OF_MEMORY -> new NativeOutOfMemoryException(message);
+      case CANCELLED -> new CancelledException(message);
+      case TIMEOUT -> new RequestTimeoutException(message);
+      case NO_DEVICE -> new NoDeviceException(message);
+      case INVALID_ARGUMENT -> new InvalidRequestException(message);
+      case INTERNAL -> new LoupeException(kind, message);
+    };
   }
 }

@@ -23,5 +23,6 @@ public final class NativeLibraries {
     properties.setProperty("platform.preloadpath", libraryDir.toString());
     properties.setProperty("platform.linkpath", libraryDir.toString());
     Loader.load(dev.loupe.nativelib.LoupeNative.class, properties, true);
+    Loader.load(dev.loupe.nativelib.CaptionerNative.class, properties, true);
   }
 }

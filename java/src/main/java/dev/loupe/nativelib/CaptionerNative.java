@@ -1,0 +1,208 @@
+package dev.loupe.nativelib;
+
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FunctionPointer;
+import org.bytedeco.javacpp.Loader;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.annotation.ByRef;
+import org.bytedeco.javacpp.annotation.ByVal;
+import org.bytedeco.javacpp.annotation.Cast;
+import org.bytedeco.javacpp.annotation.Const;
+import org.bytedeco.javacpp.annotation.MemberGetter;
+import org.bytedeco.javacpp.annotation.MemberSetter;
+import org.bytedeco.javacpp.annotation.Name;
+import org.bytedeco.javacpp.annotation.Namespace;
+import org.bytedeco.javacpp.annotation.Platform;
+import org.bytedeco.javacpp.annotation.StdString;
+
+/**
+ * Raw JavaCPP mapping of the captioning facade (java/src/main/native/loupe_captioner_jni.h
+ * over cpp/include/loupe/captioner.h). Use {@link dev.loupe.LoupeEngine} instead.
+ */
+@Platform(
+    value = "linux-x86_64",
+    compiler = "cpp20",
+    include = {"loupe/captioner.h", "loupe_jni.h", "loupe_captioner_jni.h"},
+    link = "loupe",
+    preload = "loupe_cuda")
+@Namespace("loupe::jni")
+public final class CaptionerNative {
+  static {
+    Loader.load();
+  }
+
+  private CaptionerNative() {}
+
+  /** {@code jni::OpenOptions}: engine, image limits and resize budget. */
+  @Name("OpenOptions")
+  public static final class OpenOptions extends Pointer {
+    static {
+      Loader.load();
+    }
+
+    public OpenOptions() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    @MemberSetter public native OpenOptions device(@StdString String value);
+    @MemberSetter public native OpenOptions threads(int value);
+    @MemberSetter public native OpenOptions kv_cache_bytes(long value);
+    @MemberSetter public native OpenOptions max_running(int value);
+    @MemberSetter public native OpenOptions queue_limit(int value);
+    @MemberSetter public native OpenOptions max_prompt_tokens(int value);
+    @MemberSetter public native OpenOptions prefix_cache(boolean value);
+    @MemberSetter public native OpenOptions min_pixels(long value);
+    @MemberSetter public native OpenOptions max_pixels(long value);
+    @MemberSetter public native OpenOptions max_encoded_bytes(long value);
+    @MemberSetter public native OpenOptions max_decoded_pixels(long value);
+    @MemberSetter public native OpenOptions max_images_per_request(int value);
+  }
+
+  /** {@code jni::RequestParams}: one request's text, sampling overrides and limits. */
+  @Name("RequestParams")
+  public static final class RequestParams extends Pointer {
+    static {
+      Loader.load();
+    }
+
+    public RequestParams() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    @MemberSetter public native RequestParams prompt(@StdString String value);
+    @MemberSetter public native RequestParams system_prompt(@StdString String value);
+    @MemberSetter public native RequestParams has_system_prompt(boolean value);
+    @MemberSetter public native RequestParams has_sampling(boolean value);
+    @MemberSetter public native RequestParams temperature(float value);
+    @MemberSetter public native RequestParams top_k(int value);
+    @MemberSetter public native RequestParams top_p(float value);
+    @MemberSetter public native RequestParams min_p(float value);
+    @MemberSetter public native RequestParams repetition_penalty(float value);
+    @MemberSetter public native RequestParams max_new_tokens(int value);
+    @MemberSetter public native RequestParams seed(long value);
+    @MemberSetter public native RequestParams min_pixels(long value);
+    @MemberSetter public native RequestParams max_pixels(long value);
+    @MemberSetter public native RequestParams timeout_ms(long value);
+    @MemberSetter public native RequestParams stream(boolean value);
+  }
+
+  /** {@code jni::NativeResult}: valid only during the completion callback. */
+  @Name("NativeResult")
+  public static final class NativeResult extends Pointer {
+    static {
+      Loader.load();
+    }
+
+    public NativeResult(Pointer p) {
+      super(p);
+    }
+
+    @MemberGetter public native long id();
+    @MemberGetter public native @StdString String text();
+    public native @Const int token_count();
+    public native @Const int token_at(int index);
+    @MemberGetter public native @StdString String finish_reason();
+    @MemberGetter public native @StdString String error_kind();
+    @MemberGetter public native @StdString String error();
+    @MemberGetter public native int prompt_tokens();
+    @MemberGetter public native int cached_tokens();
+    @MemberGetter public native double image_ms();
+    @MemberGetter public native double tokenize_ms();
+    @MemberGetter public native double queue_ms();
+    @MemberGetter public native double vision_ms();
+    @MemberGetter public native double prefill_ms();
+    @MemberGetter public native double decode_ms();
+    @MemberGetter public native double total_ms();
+  }
+
+  /** {@code jni::NativeStats}. */
+  @Name("NativeStats")
+  public static final class NativeStats extends Pointer {
+    static {
+      Loader.load();
+    }
+
+    public NativeStats() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    @MemberGetter public native long waiting();
+    @MemberGetter public native long running();
+    @MemberGetter public native long completed();
+    @MemberGetter public native long failed();
+    @MemberGetter public native long kv_capacity_tokens();
+    @MemberGetter public native long kv_free_tokens();
+    @MemberGetter public native long prefix_hit_tokens();
+    @MemberGetter public native long prefix_miss_tokens();
+    @MemberGetter public native long generated_tokens();
+    @MemberGetter public native long prefill_tokens();
+  }
+
+  /** {@code jni::CompletionFn}; must never throw (it runs on the engine's thread). */
+  public static class CompletionCallback extends FunctionPointer {
+    static {
+      Loader.load();
+    }
+
+    protected CompletionCallback() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    public void call(long tag, NativeResult result) {}
+  }
+
+  /** {@code jni::TokenFn}; must never throw (it runs on the engine's thread). */
+  public static class TokenCallback extends FunctionPointer {
+    static {
+      Loader.load();
+    }
+
+    protected TokenCallback() {
+      allocate();
+    }
+
+    private native void allocate();
+
+    public void call(long tag, int token, @Cast("const char*") BytePointer textDelta) {}
+  }
+
+  /** {@code jni::NativeCaptioner}: one loaded model and its engine. */
+  @Name("NativeCaptioner")
+  public static final class NativeCaptioner extends Pointer {
+    static {
+      Loader.load();
+    }
+
+    public NativeCaptioner(
+        String modelDir, OpenOptions options, CompletionCallback onComplete, TokenCallback onToken) {
+      allocate(modelDir, options, onComplete, onToken);
+    }
+
+    private native void allocate(
+        @StdString String modelDir,
+        @Const @ByRef OpenOptions options,
+        CompletionCallback onComplete,
+        TokenCallback onToken);
+
+    public native long submit(
+        long tag,
+        @Cast("const signed char*") byte[] data,
+        @Cast("const int64_t*") long[] sizes,
+        int count,
+        @Const @ByRef RequestParams params);
+
+    public native @Cast("bool") boolean cancel(long id);
+
+    public native @ByVal NativeStats stats();
+
+    public native void close();
+  }
+}

@@ -1,0 +1,195 @@
+#pragma once
+// The Captioner as the Java binding sees it: flat structs of primitives and strings, and
+// two process-wide C callbacks (JavaCPP FunctionPointer thunks are a small fixed pool per
+// class, so Java allocates one of each for the whole JVM and dispatches by tag). Nothing
+// thrown here may cross into the engine's scheduler thread; calls from Java rethrow as
+// "[kind] message" like loupe_jni.h.
+#include <jni.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "loupe/captioner.h"
+#include "loupe_jni.h"
+
+namespace loupe::jni {
+
+struct OpenOptions {
+  std::string device = "cpu";
+  int32_t threads = 0;
+  int64_t kv_cache_bytes = 0;
+  int32_t max_running = 64;
+  int32_t queue_limit = 1024;
+  int32_t max_prompt_tokens = 32768;
+  bool prefix_cache = true;
+  int64_t min_pixels = 0, max_pixels = 0;
+  int64_t max_encoded_bytes = 32 << 20;
+  int64_t max_decoded_pixels = 50'000'000;
+  int32_t max_images_per_request = 16;
+};
+
+struct RequestParams {
+  std::string prompt;
+  std::string system_prompt;
+  bool has_system_prompt = false;
+  bool has_sampling = false;  // false: generation_config.json defaults
+  float temperature = 1.0f;
+  int32_t top_k = 0;
+  float top_p = 1.0f;
+  float min_p = 0.0f;
+  float repetition_penalty = 1.0f;
+  int32_t max_new_tokens = 128;
+  int64_t seed = 0;
+  int64_t min_pixels = 0, max_pixels = 0;
+  int64_t timeout_ms = 0;
+  bool stream = false;
+};
+
+struct NativeResult {
+  int64_t id = 0;
+  std::string text;
+  std::vector<int32_t> token_ids;
+  std::string finish_reason;
+  std::string error_kind, error;
+  int32_t prompt_tokens = 0, cached_tokens = 0;
+  double image_ms = 0, tokenize_ms = 0, queue_ms = 0, vision_ms = 0, prefill_ms = 0, decode_ms = 0, total_ms = 0;
+  int32_t token_count() const { return static_cast<int32_t>(token_ids.size()); }
+  int32_t token_at(int32_t i) const { return token_ids.at(static_cast<size_t>(i)); }
+};
+
+struct NativeStats {
+  int64_t waiting = 0, running = 0, completed = 0, failed = 0;
+  int64_t kv_capacity_tokens = 0, kv_free_tokens = 0;
+  int64_t prefix_hit_tokens = 0, prefix_miss_tokens = 0, generated_tokens = 0, prefill_tokens = 0;
+};
+
+// jlong/jint: the exact types of JavaCPP's generated thunks.
+using CompletionFn = void (*)(jlong tag, NativeResult* result);
+using TokenFn = void (*)(jlong tag, jint token, const char* text_delta);
+
+class NativeCaptioner {
+ public:
+  NativeCaptioner(const std::string& model_dir, const OpenOptions& o, CompletionFn on_complete, TokenFn on_token)
+      : on_complete_(on_complete), on_token_(on_token) {
+    with_error_kind([&] {
+      CaptionerOptions options;
+      options.engine.device = o.device;
+      options.engine.threads = o.threads;
+      options.engine.kv_cache_bytes = static_cast<size_t>(o.kv_cache_bytes);
+      options.engine.max_running = o.max_running;
+      options.engine.queue_limit = o.queue_limit;
+      options.engine.max_prompt_tokens = o.max_prompt_tokens;
+      options.engine.prefix_cache = o.prefix_cache;
+      options.min_pixels = o.min_pixels;
+      options.max_pixels = o.max_pixels;
+      options.image_limits.max_encoded_bytes = static_cast<size_t>(o.max_encoded_bytes);
+      options.image_limits.max_decoded_pixels = o.max_decoded_pixels;
+      options.image_limits.max_images_per_request = o.max_images_per_request;
+      captioner_ = Captioner::open(model_dir, options);
+      return 0;
+    });
+  }
+
+  // `data` holds the encoded images back to back; sizes[i] is the length of image i.
+  int64_t submit(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const RequestParams& p) {
+    return with_error_kind([&]() -> int64_t {
+      CaptionRequest request;
+      const auto* bytes = reinterpret_cast<const uint8_t*>(data);
+      for (int32_t i = 0; i < count; ++i) {
+        request.images.emplace_back(bytes, bytes + sizes[i]);
+        bytes += sizes[i];
+      }
+      request.prompt = p.prompt;
+      if (p.has_system_prompt) request.system_prompt = p.system_prompt;
+      if (p.has_sampling) {
+        SamplingParams s = captioner_->default_sampling();  // keeps the stop ids
+        s.temperature = p.temperature;
+        s.top_k = p.top_k;
+        s.top_p = p.top_p;
+        s.min_p = p.min_p;
+        s.repetition_penalty = p.repetition_penalty;
+        s.max_new_tokens = p.max_new_tokens;
+        s.seed = static_cast<uint64_t>(p.seed);
+        request.sampling = s;
+      }
+      request.min_pixels = p.min_pixels;
+      request.max_pixels = p.max_pixels;
+      request.timeout_ms = p.timeout_ms;
+      CaptionCallbacks callbacks;
+      if (p.stream) {
+        callbacks.on_token = [tag, fn = on_token_](int32_t token, const std::string& delta) {
+          try {
+            fn(tag, token, delta.c_str());
+          } catch (...) {
+          }
+        };
+      }
+      callbacks.on_complete = [tag, fn = on_complete_](const CaptionResult& r) {
+        try {
+          NativeResult out = convert(r);
+          fn(tag, &out);
+        } catch (...) {
+        }
+      };
+      return static_cast<int64_t>(captioner_->submit(std::move(request), std::move(callbacks)));
+    });
+  }
+
+  bool cancel(int64_t id) {
+    return with_error_kind([&] { return captioner_->cancel(static_cast<uint64_t>(id)); });
+  }
+
+  NativeStats stats() const {
+    return with_error_kind([&] {
+      const EngineStats s = captioner_->stats();
+      NativeStats out;
+      out.waiting = s.waiting;
+      out.running = s.running;
+      out.completed = s.completed;
+      out.failed = s.failed;
+      out.kv_capacity_tokens = s.kv_capacity_tokens;
+      out.kv_free_tokens = s.kv_free_tokens;
+      out.prefix_hit_tokens = s.prefix_hit_tokens;
+      out.prefix_miss_tokens = s.prefix_miss_tokens;
+      out.generated_tokens = s.generated_tokens;
+      out.prefill_tokens = s.prefill_tokens;
+      return out;
+    });
+  }
+
+  void close() {
+    with_error_kind([&] {
+      if (captioner_) captioner_->close();
+      return 0;
+    });
+  }
+
+ private:
+  static NativeResult convert(const CaptionResult& r) {
+    NativeResult out;
+    out.id = static_cast<int64_t>(r.id);
+    out.text = r.text;
+    out.token_ids = r.token_ids;
+    out.finish_reason = finish_reason_name(r.finish_reason);
+    out.error_kind = r.error_kind;
+    out.error = r.error;
+    out.prompt_tokens = r.prompt_tokens;
+    out.cached_tokens = r.cached_tokens;
+    out.image_ms = r.timings.image_ms;
+    out.tokenize_ms = r.timings.tokenize_ms;
+    out.queue_ms = r.timings.engine.queue_ms;
+    out.vision_ms = r.timings.engine.vision_ms;
+    out.prefill_ms = r.timings.engine.prefill_ms;
+    out.decode_ms = r.timings.engine.decode_ms;
+    out.total_ms = r.timings.total_ms;
+    return out;
+  }
+
+  CompletionFn on_complete_;
+  TokenFn on_token_;
+  std::unique_ptr<Captioner> captioner_;
+};
+
+}  // namespace loupe::jni
