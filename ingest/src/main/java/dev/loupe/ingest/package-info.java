@@ -1,6 +1,7 @@
 /**
- * Captioning library and CLI over {@link dev.loupe.Loupe}: prompts, chat template,
- * tokenizer and result types shared by the CLI and the Elasticsearch plugin. Empty until
- * the captioning issue lands; the module exists so the build and the plugin have its place.
+ * Captioning library over {@link dev.loupe.Loupe}: prompt presets, image sources (bytes,
+ * base64, files, opt-in URLs under an allowlist), bounded submission with back-pressure,
+ * Elasticsearch bulk and embedded Lucene outputs. The {@code cli} package is the
+ * {@code loupe} command line.
  */
 package dev.loupe.ingest;

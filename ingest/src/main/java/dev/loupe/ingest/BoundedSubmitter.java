@@ -1,0 +1,47 @@
+package dev.loupe.ingest;
+
+import dev.loupe.CaptionFuture;
+import dev.loupe.CaptionRequest;
+import dev.loupe.LoupeEngine;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Keeps at most {@code maxInFlight} requests in the engine: submit() blocks the producer
+ * while the window is full, so a directory of a million images never queues a million
+ * decoded images in memory (and never trips the engine's queue limit).
+ */
+public final class BoundedSubmitter {
+  private final LoupeEngine engine;
+  private final Semaphore window;
+  private final int maxInFlight;
+
+  public BoundedSubmitter(LoupeEngine engine, int maxInFlight) {
+    if (maxInFlight <= 0) throw new IllegalArgumentException("maxInFlight must be positive");
+    this.engine = engine;
+    this.maxInFlight = maxInFlight;
+    this.window = new Semaphore(maxInFlight);
+  }
+
+  public CompletableFuture<dev.loupe.Caption> submit(CaptionRequest request) throws InterruptedException {
+    window.acquire();
+    CaptionFuture future;
+    try {
+      future = engine.submit(request);
+    } catch (RuntimeException e) {
+      window.release();
+      throw e;
+    }
+    return future.whenComplete((caption, error) -> window.release());
+  }
+
+  public int inFlight() {
+    return maxInFlight - window.availablePermits();
+  }
+
+  /** Blocks until every submitted request has completed. */
+  public void drain() throws InterruptedException {
+    window.acquire(maxInFlight);
+    window.release(maxInFlight);
+  }
+}

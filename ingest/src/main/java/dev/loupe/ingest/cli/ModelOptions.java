@@ -1,0 +1,82 @@
+package dev.loupe.ingest.cli;
+
+import dev.loupe.Loupe;
+import dev.loupe.LoupeEngine;
+import dev.loupe.Options;
+import dev.loupe.Prompt;
+import dev.loupe.SamplingParams;
+import dev.loupe.ingest.PromptPreset;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** Options every generating subcommand shares: the model, the prompts, sampling, limits. */
+final class ModelOptions {
+  @Option(names = "--model", required = true, description = "Qwen3-VL checkpoint directory")
+  Path model;
+
+  @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
+  String device;
+
+  @Option(names = "--threads", defaultValue = "0", description = "CPU threads, 0 = all cores")
+  int threads;
+
+  @Option(names = "--preset", split = ",", description = "caption, detailed, keywords, ocr (repeatable or comma-separated)")
+  List<String> presets;
+
+  @Option(names = "--prompt", description = "custom prompt text (instead of, or in addition to, presets)")
+  String prompt;
+
+  @Option(names = "--system", description = "system prompt")
+  String system;
+
+  @Option(names = "--max-new-tokens", defaultValue = "128")
+  int maxNewTokens;
+
+  @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default, reproducible)")
+  float temperature;
+
+  @Option(names = "--max-pixels", defaultValue = "0", description = "resize budget per image, 0 = the checkpoint's")
+  long maxPixels;
+
+  @Option(names = "--window", defaultValue = "16", description = "requests in flight at once (back-pressure)")
+  int window;
+
+  @Option(names = "--timeout-ms", defaultValue = "0", description = "per-request deadline, 0 = none")
+  long timeoutMs;
+
+  LoupeEngine open() {
+    Options options = Options.defaults().withDevice(device).withThreads(threads);
+    if (maxPixels > 0) options = options.withPixels(Math.min(65536, maxPixels), maxPixels);
+    return Loupe.open(model, options);
+  }
+
+  /** Prompts by field name; defaults to the given presets when none were asked for. */
+  Map<String, Prompt> prompts(List<PromptPreset> defaults) {
+    Map<String, Prompt> out = new LinkedHashMap<>();
+    List<PromptPreset> chosen =
+        presets != null ? presets.stream().map(PromptPreset::parse).toList() : prompt != null ? List.of() : defaults;
+    for (PromptPreset preset : chosen) out.put(preset.fieldName(), withSystem(preset.prompt(prompt)));
+    if (prompt != null && (presets == null || !presets.contains("custom"))) {
+      out.put(PromptPreset.CUSTOM.fieldName(), withSystem(PromptPreset.CUSTOM.prompt(prompt)));
+    }
+    return out;
+  }
+
+  private Prompt withSystem(Prompt p) {
+    return system == null ? p : p.withSystemPrompt(system);
+  }
+
+  SamplingParams sampling() {
+    return temperature == 0
+        ? SamplingParams.greedy(maxNewTokens)
+        : SamplingParams.sampled(temperature, 20, 0.8f, maxNewTokens, 0);
+  }
+
+  Duration timeout() {
+    return timeoutMs > 0 ? Duration.ofMillis(timeoutMs) : null;
+  }
+}
