@@ -204,4 +204,13 @@ class EngineBehaviourTest {
     assertInstanceOf(CancelledException.class, failure(local.caption(ROCKET, DESCRIBE, SamplingParams.greedy(2))));
     local.close();  // idempotent
   }
+
+  @Test
+  void promptLargerThanTheKvPoolIsRefusedWithItsKind() {
+    try (LoupeEngine small = Loupe.open(TINY, Options.defaults().withThreads(1).withKvCacheBytes(16 * 1024))) {
+      Throwable error = failure(small.caption(CAT, DESCRIBE, SamplingParams.greedy(4)));
+      assertInstanceOf(LimitExceededException.class, error);
+      assertTrue(error.getMessage().contains("KV pool"), error.getMessage());
+    }
+  }
 }
