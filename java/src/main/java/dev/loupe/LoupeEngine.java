@@ -106,19 +106,14 @@ public final class LoupeEngine implements AutoCloseable {
     CaptionFuture future = new CaptionFuture(() -> cancelNative(self[0]));
     Pending pending = new Pending(this, future, request.listener());
     self[0] = pending;
-    ByteArrayOutputStream concatenated = new ByteArrayOutputStream();
     long[] sizes = new long[request.images().size()];
-    for (int i = 0; i < sizes.length; i++) {
-      byte[] bytes = request.images().get(i).bytes();
-      sizes[i] = bytes.length;
-      concatenated.writeBytes(bytes);
-    }
+    byte[] data = imageBytes(request, sizes);
     lifecycle.readLock().lock();
     try (CaptionerNative.RequestParams params = toNative(request)) {
       if (closed) throw new CancelledException("engine is closed");
       PENDING.put(tag, pending);
       inFlight.add(tag);
-      long id = captioner.submit(tag, concatenated.toByteArray(), sizes, sizes.length, params);
+      long id = captioner.submit(tag, data, sizes, sizes.length, params);
       pending.nativeId = id;
       if (pending.cancelRequested) captioner.cancel(id);
     } catch (RuntimeException e) {
@@ -201,6 +196,22 @@ public final class LoupeEngine implements AutoCloseable {
   private void forget(long tag) {
     PENDING.remove(tag);
     inFlight.remove(tag);
+  }
+
+  /** The encoded images back to back (one image: its own array, no copy); fills sizes. */
+  private static byte[] imageBytes(CaptionRequest request, long[] sizes) {
+    List<ImageInput> images = request.images();
+    if (images.size() == 1) {
+      sizes[0] = images.get(0).bytes().length;
+      return images.get(0).bytes();
+    }
+    ByteArrayOutputStream concatenated = new ByteArrayOutputStream();
+    for (int i = 0; i < sizes.length; i++) {
+      byte[] bytes = images.get(i).bytes();
+      sizes[i] = bytes.length;
+      concatenated.writeBytes(bytes);
+    }
+    return concatenated.toByteArray();
   }
 
   private static CaptionerNative.RequestParams toNative(CaptionRequest request) {
