@@ -6,6 +6,7 @@
 // "[kind] message" like loupe_jni.h.
 #include <jni.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -59,11 +60,6 @@ struct NativeResult {
   int32_t token_at(int32_t i) const { return token_ids.at(static_cast<size_t>(i)); }
 };
 
-struct NativeStats {
-  int64_t waiting = 0, running = 0, completed = 0, failed = 0;
-  int64_t kv_capacity_tokens = 0, kv_free_tokens = 0;
-  int64_t prefix_hit_tokens = 0, prefix_miss_tokens = 0, generated_tokens = 0, prefill_tokens = 0;
-};
 
 // jlong/jint: the exact types of JavaCPP's generated thunks.
 using CompletionFn = void (*)(jlong tag, NativeResult* result);
@@ -93,7 +89,28 @@ class NativeCaptioner {
   }
 
   // `data` holds the encoded images back to back; sizes[i] is the length of image i.
-  int64_t submit(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const RequestParams& p) {
+  // Plain arguments rather than a params object: every Pointer Java allocates is counted
+  // against JavaCPP's maxPhysicalBytes, which a model in host RAM already exceeds.
+  int64_t submit(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const std::string& prompt,
+                 const std::string& system_prompt, bool has_system_prompt, bool has_sampling, float temperature,
+                 int32_t top_k, float top_p, float min_p, float repetition_penalty, int32_t max_new_tokens, int64_t seed,
+                 int64_t min_pixels, int64_t max_pixels, int64_t timeout_ms, bool stream) {
+    RequestParams p;
+    p.prompt = prompt;
+    p.system_prompt = system_prompt;
+    p.has_system_prompt = has_system_prompt;
+    p.has_sampling = has_sampling;
+    p.temperature = temperature;
+    p.top_k = top_k;
+    p.top_p = top_p;
+    p.min_p = min_p;
+    p.repetition_penalty = repetition_penalty;
+    p.max_new_tokens = max_new_tokens;
+    p.seed = seed;
+    p.min_pixels = min_pixels;
+    p.max_pixels = max_pixels;
+    p.timeout_ms = timeout_ms;
+    p.stream = stream;
     return with_error_kind([&]() -> int64_t {
       CaptionRequest request;
       const auto* bytes = reinterpret_cast<const uint8_t*>(data);
@@ -141,21 +158,16 @@ class NativeCaptioner {
     return with_error_kind([&] { return captioner_->cancel(static_cast<uint64_t>(id)); });
   }
 
-  NativeStats stats() const {
-    return with_error_kind([&] {
+  static constexpr int32_t kStatsCount = 10;
+  // Fills out[kStatsCount] in NativeStats order (a Java long[], no native allocation).
+  void stats_into(int64_t* out) const {
+    with_error_kind([&] {
       const EngineStats s = captioner_->stats();
-      NativeStats out;
-      out.waiting = s.waiting;
-      out.running = s.running;
-      out.completed = s.completed;
-      out.failed = s.failed;
-      out.kv_capacity_tokens = s.kv_capacity_tokens;
-      out.kv_free_tokens = s.kv_free_tokens;
-      out.prefix_hit_tokens = s.prefix_hit_tokens;
-      out.prefix_miss_tokens = s.prefix_miss_tokens;
-      out.generated_tokens = s.generated_tokens;
-      out.prefill_tokens = s.prefill_tokens;
-      return out;
+      const int64_t values[kStatsCount] = {s.waiting, s.running, s.completed, s.failed,
+                                           s.kv_capacity_tokens, s.kv_free_tokens, s.prefix_hit_tokens,
+                                           s.prefix_miss_tokens, s.generated_tokens, s.prefill_tokens};
+      std::copy(values, values + kStatsCount, out);
+      return 0;
     });
   }
 

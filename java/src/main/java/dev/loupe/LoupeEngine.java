@@ -109,11 +109,29 @@ public final class LoupeEngine implements AutoCloseable {
     long[] sizes = new long[request.images().size()];
     byte[] data = imageBytes(request, sizes);
     lifecycle.readLock().lock();
-    try (CaptionerNative.RequestParams params = toNative(request)) {
+    try {
       if (closed) throw new CancelledException("engine is closed");
       PENDING.put(tag, pending);
       inFlight.add(tag);
-      long id = captioner.submit(tag, data, sizes, sizes.length, params);
+      Prompt prompt = request.prompt();
+      SamplingParams s = request.sampling();
+      boolean sampled = s != null;
+      long id =
+          captioner.submit(
+              tag, data, sizes, sizes.length,
+              prompt.text(), prompt.systemPrompt() == null ? "" : prompt.systemPrompt(), prompt.systemPrompt() != null,
+              sampled,
+              sampled ? s.temperature() : 0f,
+              sampled ? s.topK() : 0,
+              sampled ? s.topP() : 1f,
+              sampled ? s.minP() : 0f,
+              sampled ? s.repetitionPenalty() : 1f,
+              sampled ? s.maxNewTokens() : 0,
+              sampled ? s.seed() : 0L,
+              request.minPixels(),
+              request.maxPixels(),
+              request.timeout() == null ? 0 : Math.max(1, request.timeout().toMillis()),
+              request.listener() != null);
       pending.nativeId = id;
       if (pending.cancelRequested) captioner.cancel(id);
     } catch (RuntimeException e) {
@@ -140,11 +158,9 @@ public final class LoupeEngine implements AutoCloseable {
     lifecycle.readLock().lock();
     try {
       if (closed) throw new CancelledException("engine is closed");
-      try (CaptionerNative.NativeStats s = captioner.stats()) {
-        return new EngineStats(
-            s.waiting(), s.running(), s.completed(), s.failed(), s.kv_capacity_tokens(), s.kv_free_tokens(),
-            s.prefix_hit_tokens(), s.prefix_miss_tokens(), s.generated_tokens(), s.prefill_tokens());
-      }
+      long[] s = new long[10];
+      captioner.stats_into(s);
+      return new EngineStats(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9]);
     } finally {
       lifecycle.readLock().unlock();
     }
@@ -212,30 +228,6 @@ public final class LoupeEngine implements AutoCloseable {
       concatenated.writeBytes(bytes);
     }
     return concatenated.toByteArray();
-  }
-
-  private static CaptionerNative.RequestParams toNative(CaptionRequest request) {
-    CaptionerNative.RequestParams params = new CaptionerNative.RequestParams();
-    params.prompt(request.prompt().text());
-    if (request.prompt().systemPrompt() != null) {
-      params.system_prompt(request.prompt().systemPrompt()).has_system_prompt(true);
-    }
-    SamplingParams s = request.sampling();
-    if (s != null) {
-      params
-          .has_sampling(true)
-          .temperature(s.temperature())
-          .top_k(s.topK())
-          .top_p(s.topP())
-          .min_p(s.minP())
-          .repetition_penalty(s.repetitionPenalty())
-          .max_new_tokens(s.maxNewTokens())
-          .seed(s.seed());
-    }
-    params.min_pixels(request.minPixels()).max_pixels(request.maxPixels());
-    params.timeout_ms(request.timeout() == null ? 0 : Math.max(1, request.timeout().toMillis()));
-    params.stream(request.listener() != null);
-    return params;
   }
 
   private static Caption toCaption(NativeResult r) {

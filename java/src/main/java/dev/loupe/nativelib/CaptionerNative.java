@@ -5,7 +5,6 @@ import org.bytedeco.javacpp.FunctionPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
 import org.bytedeco.javacpp.annotation.ByRef;
-import org.bytedeco.javacpp.annotation.ByVal;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.MemberGetter;
@@ -60,36 +59,6 @@ public final class CaptionerNative {
     @MemberSetter public native OpenOptions max_images_per_request(int value);
   }
 
-  /** {@code jni::RequestParams}: one request's text, sampling overrides and limits. */
-  @Name("RequestParams")
-  public static final class RequestParams extends Pointer {
-    static {
-      Loader.load();
-    }
-
-    public RequestParams() {
-      allocate();
-    }
-
-    private native void allocate();
-
-    @MemberSetter public native RequestParams prompt(@StdString String value);
-    @MemberSetter public native RequestParams system_prompt(@StdString String value);
-    @MemberSetter public native RequestParams has_system_prompt(boolean value);
-    @MemberSetter public native RequestParams has_sampling(boolean value);
-    @MemberSetter public native RequestParams temperature(float value);
-    @MemberSetter public native RequestParams top_k(int value);
-    @MemberSetter public native RequestParams top_p(float value);
-    @MemberSetter public native RequestParams min_p(float value);
-    @MemberSetter public native RequestParams repetition_penalty(float value);
-    @MemberSetter public native RequestParams max_new_tokens(int value);
-    @MemberSetter public native RequestParams seed(long value);
-    @MemberSetter public native RequestParams min_pixels(long value);
-    @MemberSetter public native RequestParams max_pixels(long value);
-    @MemberSetter public native RequestParams timeout_ms(long value);
-    @MemberSetter public native RequestParams stream(boolean value);
-  }
-
   /** {@code jni::NativeResult}: valid only during the completion callback. */
   @Name("NativeResult")
   public static final class NativeResult extends Pointer {
@@ -117,31 +86,6 @@ public final class CaptionerNative {
     @MemberGetter public native double prefill_ms();
     @MemberGetter public native double decode_ms();
     @MemberGetter public native double total_ms();
-  }
-
-  /** {@code jni::NativeStats}. */
-  @Name("NativeStats")
-  public static final class NativeStats extends Pointer {
-    static {
-      Loader.load();
-    }
-
-    public NativeStats() {
-      allocate();
-    }
-
-    private native void allocate();
-
-    @MemberGetter public native long waiting();
-    @MemberGetter public native long running();
-    @MemberGetter public native long completed();
-    @MemberGetter public native long failed();
-    @MemberGetter public native long kv_capacity_tokens();
-    @MemberGetter public native long kv_free_tokens();
-    @MemberGetter public native long prefix_hit_tokens();
-    @MemberGetter public native long prefix_miss_tokens();
-    @MemberGetter public native long generated_tokens();
-    @MemberGetter public native long prefill_tokens();
   }
 
   /** {@code jni::CompletionFn}; must never throw (it runs on the engine's thread). */
@@ -197,11 +141,27 @@ public final class CaptionerNative {
         @Cast("const signed char*") byte[] data,
         @Cast("const int64_t*") long[] sizes,
         int count,
-        @Const @ByRef RequestParams params);
+        @StdString String prompt,
+        @StdString String systemPrompt,
+        @Cast("bool") boolean hasSystemPrompt,
+        @Cast("bool") boolean hasSampling,
+        float temperature,
+        int topK,
+        float topP,
+        float minP,
+        float repetitionPenalty,
+        int maxNewTokens,
+        long seed,
+        long minPixels,
+        long maxPixels,
+        long timeoutMs,
+        @Cast("bool") boolean stream);
 
     public native @Cast("bool") boolean cancel(long id);
 
-    public native @ByVal NativeStats stats();
+    /** Fills {@code out[10]}: waiting, running, completed, failed, kv capacity, kv free,
+     *  prefix hit, prefix miss, generated and prefill tokens. */
+    public native void stats_into(@Cast("int64_t*") long[] out);
 
     public native void close();
   }
