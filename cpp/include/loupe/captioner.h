@@ -27,6 +27,9 @@ struct CaptionerOptions {
 struct CaptionRequest {
   std::vector<std::vector<uint8_t>> images;  // encoded JPEG/PNG/WebP/GIF/BMP, in prompt order
   std::string prompt;                        // user text, placed after the images
+  // Optional interleaved layout instead: text before, between and after the images
+  // (images.size() + 1 entries; empty entries are skipped), e.g. {"Compare ", " with ", "."}.
+  std::vector<std::string> text_segments;
   std::optional<std::string> system_prompt;  // nullopt: none (the template's own default, if any)
   std::optional<SamplingParams> sampling;    // nullopt: generation_config.json defaults
   int64_t min_pixels = 0;                    // 0: the captioner's default

@@ -113,8 +113,17 @@ struct Captioner::Impl {
     std::vector<ChatMessage> messages;
     if (request.system_prompt) messages.push_back({"system", {ChatContent::make_text(*request.system_prompt)}});
     ChatMessage user{"user", {}};
-    for (size_t i = 0; i < grids.size(); ++i) user.content.push_back(ChatContent::image());
-    user.content.push_back(ChatContent::make_text(request.prompt));
+    if (request.text_segments.empty()) {
+      for (size_t i = 0; i < grids.size(); ++i) user.content.push_back(ChatContent::image());
+      user.content.push_back(ChatContent::make_text(request.prompt));
+    } else {
+      LOUPE_CHECK(request.text_segments.size() == grids.size() + 1, InvalidArgument, "text_segments needs one more entry (",
+                  grids.size() + 1, ") than images, got ", request.text_segments.size());
+      for (size_t i = 0; i < request.text_segments.size(); ++i) {
+        if (!request.text_segments[i].empty()) user.content.push_back(ChatContent::make_text(request.text_segments[i]));
+        if (i < grids.size()) user.content.push_back(ChatContent::image());
+      }
+    }
     messages.push_back(std::move(user));
     const std::string prompt = chat_template.render(messages);
     VisionTokens tokens;

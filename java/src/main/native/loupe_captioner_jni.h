@@ -32,7 +32,7 @@ struct OpenOptions {
 };
 
 struct RequestParams {
-  std::string prompt;
+  std::vector<std::string> segments;  // text around the images
   std::string system_prompt;
   bool has_system_prompt = false;
   bool has_sampling = false;  // false: generation_config.json defaults
@@ -91,14 +91,21 @@ class NativeCaptioner {
   // `data` holds the encoded images back to back; sizes[i] is the length of image i.
   // Plain arguments rather than a params object: every Pointer Java allocates is counted
   // against JavaCPP's maxPhysicalBytes, which a model in host RAM already exceeds.
-  int64_t submit(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const std::string& prompt,
-                 const std::string& system_prompt, bool has_system_prompt, bool has_sampling, float temperature,
+  // `text` is UTF-8 (Java's own encoder, not JNI's modified UTF-8): the system prompt
+  // (text_sizes[0] bytes, -1 for none) then count + 1 text segments around the images.
+  int64_t submit(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const signed char* text,
+                 const int64_t* text_sizes, bool has_sampling, float temperature,
                  int32_t top_k, float top_p, float min_p, float repetition_penalty, int32_t max_new_tokens, int64_t seed,
                  int64_t min_pixels, int64_t max_pixels, int64_t timeout_ms, bool stream) {
     RequestParams p;
-    p.prompt = prompt;
-    p.system_prompt = system_prompt;
-    p.has_system_prompt = has_system_prompt;
+    const char* cursor = reinterpret_cast<const char*>(text);
+    p.has_system_prompt = text_sizes[0] >= 0;
+    if (p.has_system_prompt) p.system_prompt.assign(cursor, static_cast<size_t>(text_sizes[0]));
+    cursor += std::max<int64_t>(text_sizes[0], 0);
+    for (int32_t i = 0; i <= count; ++i) {
+      p.segments.emplace_back(cursor, static_cast<size_t>(text_sizes[1 + i]));
+      cursor += text_sizes[1 + i];
+    }
     p.has_sampling = has_sampling;
     p.temperature = temperature;
     p.top_k = top_k;
@@ -118,7 +125,7 @@ class NativeCaptioner {
         request.images.emplace_back(bytes, bytes + sizes[i]);
         bytes += sizes[i];
       }
-      request.prompt = p.prompt;
+      request.text_segments = p.segments;
       if (p.has_system_prompt) request.system_prompt = p.system_prompt;
       if (p.has_sampling) {
         SamplingParams s = captioner_->default_sampling();  // keeps the stop ids

@@ -107,19 +107,26 @@ public final class LoupeEngine implements AutoCloseable {
     Pending pending = new Pending(this, future, request.listener());
     self[0] = pending;
     long[] sizes = new long[request.images().size()];
-    byte[] data = imageBytes(request, sizes);
+    byte[] data;
+    long[] textSizes = new long[sizes.length + 2];
+    byte[] text;
+    try {
+      data = imageBytes(request, sizes);
+      text = textBytes(request.prompt(), sizes.length, textSizes);
+    } catch (LoupeException e) {
+      future.completeExceptionally(e);
+      return future;
+    }
     lifecycle.readLock().lock();
     try {
       if (closed) throw new CancelledException("engine is closed");
       PENDING.put(tag, pending);
       inFlight.add(tag);
-      Prompt prompt = request.prompt();
       SamplingParams s = request.sampling();
       boolean sampled = s != null;
       long id =
           captioner.submit(
-              tag, data, sizes, sizes.length,
-              prompt.text(), prompt.systemPrompt() == null ? "" : prompt.systemPrompt(), prompt.systemPrompt() != null,
+              tag, data, sizes, sizes.length, text, textSizes,
               sampled,
               sampled ? s.temperature() : 0f,
               sampled ? s.topK() : 0,
@@ -212,6 +219,27 @@ public final class LoupeEngine implements AutoCloseable {
   private void forget(long tag) {
     PENDING.remove(tag);
     inFlight.remove(tag);
+  }
+
+  /**
+   * UTF-8 (the JDK's encoder: JNI strings would be modified UTF-8) of the system prompt then
+   * the segments around the images; sizes[0] = -1 when there is no system prompt.
+   */
+  private static byte[] textBytes(Prompt prompt, int imageCount, long[] sizes) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    sizes[0] = -1;
+    if (prompt.systemPrompt() != null) {
+      byte[] system = prompt.systemPrompt().getBytes(StandardCharsets.UTF_8);
+      sizes[0] = system.length;
+      out.writeBytes(system);
+    }
+    List<String> segments = prompt.segmentsAround(imageCount);
+    for (int i = 0; i < segments.size(); i++) {
+      byte[] bytes = segments.get(i).getBytes(StandardCharsets.UTF_8);
+      sizes[1 + i] = bytes.length;
+      out.writeBytes(bytes);
+    }
+    return out.toByteArray();
   }
 
   /** The encoded images back to back (one image: its own array, no copy); fills sizes. */

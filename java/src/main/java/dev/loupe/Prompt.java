@@ -1,18 +1,50 @@
 package dev.loupe;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Objects;
 
-/** The user text placed after the images, and an optional system prompt. */
-public record Prompt(String text, String systemPrompt) {
+/**
+ * The user's words and an optional system prompt. By default the images come first and
+ * {@code text} follows them; {@link #interleaved} places text before, between and after the
+ * images instead ("Compare ", image, " with ", image, ". Which one has a cat?").
+ */
+public record Prompt(String text, String systemPrompt, List<String> segments) {
   public Prompt {
     Objects.requireNonNull(text, "prompt text");
+    if (segments != null) segments = List.copyOf(segments);
+  }
+
+  public Prompt(String text, String systemPrompt) {
+    this(text, systemPrompt, null);
   }
 
   public static Prompt of(String text) {
-    return new Prompt(text, null);
+    return new Prompt(text, null, null);
+  }
+
+  /** Text around the images: one more segment than images; empty segments are skipped. */
+  public static Prompt interleaved(List<String> segments) {
+    return new Prompt(String.join("", segments), null, segments);
   }
 
   public Prompt withSystemPrompt(String system) {
-    return new Prompt(text, system);
+    return new Prompt(text, system, segments);
+  }
+
+  /** The text segments around {@code imageCount} images. */
+  public List<String> segmentsAround(int imageCount) {
+    if (segments != null) {
+      if (segments.size() != imageCount + 1) {
+        throw new InvalidRequestException(
+            "an interleaved prompt needs " + (imageCount + 1) + " text segments for " + imageCount + " images, got "
+                + segments.size());
+      }
+      return segments;
+    }
+    List<String> out = new ArrayList<>(Collections.nCopies(imageCount, ""));
+    out.add(text);
+    return out;
   }
 }

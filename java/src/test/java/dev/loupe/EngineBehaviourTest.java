@@ -213,4 +213,16 @@ class EngineBehaviourTest {
       assertTrue(error.getMessage().contains("KV pool"), error.getMessage());
     }
   }
+
+  @Test
+  void interleavedPromptNeedsOneSegmentMoreThanImages() {
+    CaptionRequest wrong =
+        new CaptionRequest(
+            List.of(ROCKET, CAT), Prompt.interleaved(List.of("Compare ", " with it.")), SamplingParams.greedy(2), 0, 0, null, null);
+    assertInstanceOf(InvalidRequestException.class, failure(engine.submit(wrong)));
+    CaptionRequest right =
+        new CaptionRequest(
+            List.of(ROCKET, CAT), Prompt.interleaved(List.of("Compare ", " with ", ".")), SamplingParams.greedy(2), 0, 0, null, null);
+    assertEquals(2, engine.submit(right).join().tokenIds().size());
+  }
 }
