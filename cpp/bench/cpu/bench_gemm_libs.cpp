@@ -1,0 +1,151 @@
+// bench_gemm_libs: the Qwen3-VL-2B linear shapes (activations [M,K] times weights [N,K]
+// transposed) through OpenBLAS cblas_sgemm and, when built with it, oneDNN matmul in fp32
+// and bf16 (bf16 activations and weights, fp32 result), to choose the CPU backend's GEMM
+// library on numbers. GFLOP/s, best of a few repeats, all threads.
+//
+//   bench_gemm_libs [--threads N] [--m 1,16,256]
+#include <cblas.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if LOUPE_BENCH_HAS_DNNL
+#include <omp.h>
+
+#include <oneapi/dnnl/dnnl.hpp>
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Shape {
+  const char* name;
+  int n, k;
+};
+
+// Qwen3-VL-2B text decoder: fused q|k|v, o, fused gate|up, down, and the tied lm_head.
+const Shape kShapes[] = {
+    {"qkv   [4096x2048]", 4096, 2048},
+    {"o     [2048x2048]", 2048, 2048},
+    {"gate|up [12288x2048]", 12288, 2048},
+    {"down  [2048x6144]", 2048, 6144},
+    {"lm_head [151936x2048]", 151936, 2048},
+};
+
+// Best seconds of one call: at least 3 timed calls and ~0.3 s, after a warm-up call.
+double best_seconds(const std::function<void()>& call) {
+  call();
+  double best = 1e30, spent = 0;
+  for (int r = 0; r < 3 || (spent < 0.3 && r < 50); ++r) {
+    const auto t0 = Clock::now();
+    call();
+    const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    best = std::min(best, s);
+    spent += s;
+  }
+  return best;
+}
+
+void fill(std::vector<float>& v, int salt) {
+  for (size_t i = 0; i < v.size(); ++i) v[i] = float(int((i * 2654435761u + salt) % 17) - 8) * 0.01f;
+}
+
+#if LOUPE_BENCH_HAS_DNNL
+// oneDNN matmul with weights given as the checkpoint stores them ([N,K] row-major, i.e. a
+// K x N matrix in `ba` order) or, `prepacked`, reordered once into oneDNN's preferred layout
+// as a loader would do at load time.
+double dnnl_seconds(dnnl::engine& eng, dnnl::stream& strm, int m, int n, int k, dnnl::memory::data_type dt,
+                    bool prepacked, const std::vector<float>& a32, const std::vector<float>& w32) {
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  const memory::desc a_md({m, k}, dt, tag::ab);
+  const memory::desc w_plain({k, n}, dt, tag::ba);
+  const memory::desc w_any({k, n}, dt, tag::any);
+  const memory::desc c_md({m, n}, memory::data_type::f32, tag::ab);
+  matmul::primitive_desc pd(matmul::desc(a_md, prepacked ? w_any : w_plain, c_md), eng);
+  // Inputs start as fp32 and are reordered (converted) into the benchmarked dtype/layout.
+  memory a_src({{m, k}, memory::data_type::f32, tag::ab}, eng, const_cast<float*>(a32.data()));
+  memory w_src({{k, n}, memory::data_type::f32, tag::ba}, eng, const_cast<float*>(w32.data()));
+  memory a(pd.src_desc(), eng), w(pd.weights_desc(), eng), c(pd.dst_desc(), eng);
+  reorder(a_src, a).execute(strm, a_src, a);
+  reorder(w_src, w).execute(strm, w_src, w);
+  strm.wait();
+  matmul prim(pd);
+  return best_seconds([&] {
+    prim.execute(strm, {{DNNL_ARG_SRC, a}, {DNNL_ARG_WEIGHTS, w}, {DNNL_ARG_DST, c}});
+    strm.wait();
+  });
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<int> ms = {1, 16, 256};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!std::strcmp(argv[i], "--threads")) {
+      threads = std::max(1, std::atoi(argv[i + 1]));
+    } else if (!std::strcmp(argv[i], "--m")) {
+      ms.clear();
+      std::stringstream ss(argv[i + 1]);
+      for (std::string item; std::getline(ss, item, ',');) ms.push_back(std::atoi(item.c_str()));
+    } else {
+      std::fprintf(stderr, "usage: bench_gemm_libs [--threads N] [--m 1,16,256]\n");
+      return 2;
+    }
+  }
+  openblas_set_num_threads(threads);
+#if LOUPE_BENCH_HAS_DNNL
+  omp_set_num_threads(threads);
+  dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream strm(eng);
+  const dnnl_version_t* v = dnnl_version();
+  std::printf("threads %d, oneDNN %d.%d.%d (isa %s)\n", threads, v->major, v->minor, v->patch,
+              dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16 ? "avx512_core_bf16+" : "below bf16");
+  std::printf("| shape | M | OpenBLAS f32 | oneDNN f32 | oneDNN f32 prepacked | oneDNN bf16 | oneDNN bf16 prepacked | fastest |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---|\n");
+#else
+  std::printf("threads %d, oneDNN not found at build time: OpenBLAS only\n", threads);
+  std::printf("| shape | M | OpenBLAS f32 |\n|---|---:|---:|\n");
+#endif
+  for (const Shape& s : kShapes) {
+    std::vector<float> w(size_t(s.n) * s.k);
+    fill(w, 1);
+    for (int m : ms) {
+      std::vector<float> a(size_t(m) * s.k), c(size_t(m) * s.n);
+      fill(a, 2);
+      const double flops = 2.0 * m * s.n * s.k;
+      const double blas = flops / best_seconds([&] {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, s.n, s.k, 1.f, a.data(), s.k, w.data(), s.k, 0.f,
+                    c.data(), s.n);
+      }) / 1e9;
+#if LOUPE_BENCH_HAS_DNNL
+      using dt = dnnl::memory::data_type;
+      const double results[5] = {blas, flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::f32, false, a, w) / 1e9,
+                                 flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::f32, true, a, w) / 1e9,
+                                 flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::bf16, false, a, w) / 1e9,
+                                 flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::bf16, true, a, w) / 1e9};
+      const char* names[5] = {"OpenBLAS f32", "oneDNN f32", "oneDNN f32 prepacked", "oneDNN bf16",
+                              "oneDNN bf16 prepacked"};
+      const int best = int(std::max_element(results, results + 5) - results);
+      std::printf("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %s (%.2fx OpenBLAS) |\n", s.name, m, results[0],
+                  results[1], results[2], results[3], results[4], names[best], results[best] / results[0]);
+#else
+      std::printf("| %s | %d | %.1f |\n", s.name, m, blas);
+#endif
+      std::fflush(stdout);
+    }
+  }
+  std::printf("(GFLOP/s; weights [N,K]; bf16 rows: bf16 activations and weights, fp32 output)\n");
+  return 0;
+}
