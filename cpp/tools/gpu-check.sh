@@ -136,6 +136,9 @@ fi
 note "build: $(( $(date +%s) - t_build ))s with $jobs jobs"
 
 # ---- tests ---------------------------------------------------------------------------
+# Test binaries outside tests/backend find the CUDA backend through LOUPE_CUDA_LIBRARY.
+cuda_lib=$(find "$build/tree" -name libloupe_cuda.so -type f | head -1)
+[[ -n $cuda_lib ]] && export LOUPE_CUDA_LIBRARY=$cuda_lib
 status=0
 run_tests() {  # $1 label, $2 ctest include regex, $3 exclude regex
   local log=$logs/ctest-$1.log
@@ -152,8 +155,8 @@ run_tests() {  # $1 label, $2 ctest include regex, $3 exclude regex
   fi
 }
 run_tests conformance "^Backends/|^CudaLoader"
-# Again with the fast attention kernels (decode and tensor-core prefill), which stay
-# opt-in until this check has passed them on hardware.
+# Both attention modes: the fast kernels (decode, tensor-core prefill; the default) and
+# the generic scalar kernel they fall back to.
 LOUPE_CUDA_ATTENTION=fast run_tests conformance-fast-attention "^Backends/.*cuda0"
 cuda_skips=$(grep -c "cuda0.*\*\*\*Skipped" "$logs/ctest-conformance.log")
 if [[ $cuda_skips -gt 0 ]]; then
@@ -163,6 +166,15 @@ if [[ $cuda_skips -gt 0 ]]; then
 fi
 if [[ -d $build/tree/tests/model ]]; then
   run_tests model "Golden|Pitfall|Safetensors|TensorNames|Model" "^Backends/|^CudaLoader"
+  LOUPE_CUDA_ATTENTION=fast run_tests model-fast-attention "GoldenParity|ForwardContract"
+  # Per-stage bf16 errors against the fp32 goldens, as the parity tests print them
+  # (ctest hides a passing test's output, so the binary runs once more per mode).
+  parity_bin=$(find "$build/tree" -name test_model_parity -type f -perm -u+x | head -1)
+  for attention in generic fast; do
+    (cd "$build/tree" && LOUPE_TEST_DEVICE=cuda:0 LOUPE_CUDA_ATTENTION=$attention "$parity_bin" \
+      --gtest_filter='*VisionFeatures*:*PrefillLogits*' 2>&1 | grep "^\[parity\]" >"$logs/parity-$attention.txt")
+    note "parity errors ($attention attention): $logs/parity-$attention.txt"
+  done
 fi
 
 # ---- benchmark -----------------------------------------------------------------------
@@ -182,6 +194,7 @@ fi
 echo
 echo "================ gpu-check summary ($(elapsed)) ================"
 printf '%s\n' "${summary[@]}"
+for f in "$logs"/parity-*.txt; do [[ -s $f ]] && { echo "--- $(basename "$f")"; cat "$f"; }; done
 [[ $bench -eq 1 && -f $logs/bench.txt ]] && cat "$logs/bench.txt"
 echo "result: $([[ $status -eq 0 ]] && echo PASS || echo FAIL)   logs: $logs"
 exit $status

@@ -9,6 +9,10 @@
 namespace loupe::model::test {
 
 Backend& cpu_backend();
+// The backend the golden models run on: LOUPE_TEST_DEVICE (default cpu).
+Backend& test_backend();
+// True when test_backend() computes in bf16, so parity uses the bf16 bounds.
+bool test_backend_is_bf16();
 Qwen3VLModel& golden_model(const std::string& name);  // "tiny-tied" / "tiny-untied"
 std::filesystem::path golden_model_dir(const std::string& name);
 

@@ -14,6 +14,10 @@
 namespace loupe::model::test {
 namespace {
 
+// Same-device consistency: exact-ish in fp32; in bf16 a different GEMM shape (batch of 2,
+// fp32 vs bf16 weights) may round one activation by an ulp, which the layers carry on.
+double consistency_tolerance() { return test_backend_is_bf16() ? 5e-2 : 1e-6; }
+
 struct TextBatch {
   std::vector<int32_t> slots;
   ForwardBatch batch;
@@ -47,7 +51,7 @@ TEST(ForwardContract, RejectsMalformedBatches) {
   Qwen3VLModel& model = golden_model("tiny-tied");
   const std::vector<int32_t> ids = {5, 6, 7};
   const auto pos = get_rope_index(ids, {}, {}, model.config()).positions;
-  KVCache cache(cpu_backend(), model.config(), 8);
+  KVCache cache(test_backend(), model.config(), 8);
   {
     TextBatch t = text_batch(ids, cache);
     std::vector<int32_t> bad = {5, 6, int32_t(model.config().text.vocab_size)};
@@ -75,7 +79,7 @@ TEST(ForwardContract, RejectsMalformedBatches) {
 }
 
 TEST(ForwardContract, UpcastWeightsMatchBf16Weights) {
-  Qwen3VLModel upcast(cpu_backend(), golden_model_dir("tiny-untied"), LoadOptions{true});
+  Qwen3VLModel upcast(test_backend(), golden_model_dir("tiny-untied"), LoadOptions{true});
   EXPECT_EQ(upcast.weights().embed_tokens.dtype, DType::F32);
   EXPECT_EQ(golden_model("tiny-untied").weights().embed_tokens.dtype, DType::BF16);
   Prompt p;
@@ -84,7 +88,7 @@ TEST(ForwardContract, UpcastWeightsMatchBf16Weights) {
   o.max_new_tokens = 1;
   const auto a = greedy_generate(upcast, p, o).prefill_logits;
   const auto b = greedy_generate(golden_model("tiny-untied"), p, o).prefill_logits;
-  EXPECT_LE(relative_max_error(a, b), 1e-6);
+  EXPECT_LE(relative_max_error(a, b), consistency_tolerance());
 }
 
 TEST(ForwardContract, BatchedSequencesMatchSeparateRuns) {
@@ -93,11 +97,11 @@ TEST(ForwardContract, BatchedSequencesMatchSeparateRuns) {
   const std::vector<int32_t> a = {11, 12, 13, 14, 15}, b = {21, 22, 23};
   std::vector<float> alone_a, alone_b;
   for (auto [ids, out] : {std::pair{&a, &alone_a}, std::pair{&b, &alone_b}}) {
-    KVCache cache(cpu_backend(), model.config(), 16);
+    KVCache cache(test_backend(), model.config(), 16);
     TextBatch t = text_batch(*ids, cache);
     *out = model.forward(*ids, get_rope_index(*ids, {}, {}, model.config()).positions, t.batch);
   }
-  KVCache cache(cpu_backend(), model.config(), 16);
+  KVCache cache(test_backend(), model.config(), 16);
   std::vector<int32_t> slots_a = {0, 2, 4, 6, 8}, slots_b = {1, 3, 5};
   ForwardBatch batch;
   batch.batch_size = 2;
@@ -115,8 +119,8 @@ TEST(ForwardContract, BatchedSequencesMatchSeparateRuns) {
   std::vector<float> both = model.forward(ids, pos, batch);
   const size_t vocab = alone_a.size();
   ASSERT_EQ(both.size(), 2 * vocab);
-  EXPECT_LE(relative_max_error(std::vector<float>(both.begin(), both.begin() + vocab), alone_a), 1e-6);
-  EXPECT_LE(relative_max_error(std::vector<float>(both.begin() + vocab, both.end()), alone_b), 1e-6);
+  EXPECT_LE(relative_max_error(std::vector<float>(both.begin(), both.begin() + vocab), alone_a), consistency_tolerance());
+  EXPECT_LE(relative_max_error(std::vector<float>(both.begin() + vocab, both.end()), alone_b), consistency_tolerance());
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 #include <cstring>
 
 #include "golden.h"
@@ -19,6 +21,40 @@ namespace {
 // max|Δ| / max|ref| in fp32. Issue 3 allows 1e-4; measured errors are ~1e-6 (worst 2.5e-6),
 // so the bar is tightened tenfold.
 constexpr double kTolerance = 1e-5;
+// A bf16 backend (CUDA) rounds every activation to 8 significant bits (unit roundoff
+// u = 2^-9 ~ 2e-3) and accumulates in fp32. Through the tiny checkpoints' few layers the
+// rounding of ~10 ops per layer compounds to a few percent of max|ref| at worst, so each
+// stage is bounded against the fp32 goldens at 5e-2 relative max error (~25u). Greedy
+// tokens are compared only where bf16 cannot flip them: the first token must match when
+// the fp32 golden's top-2 logit margin exceeds twice the measured logit error; later
+// tokens are reported (their margins are not in the goldens). fp32 bounds stay as above.
+constexpr double kBf16VisionTolerance = 5e-2;     // merger output and deepstack features
+constexpr double kBf16LogitsTolerance = 5e-2;     // last-position prefill logits
+double vision_tolerance() { return test_backend_is_bf16() ? kBf16VisionTolerance : kTolerance; }
+double logits_tolerance() { return test_backend_is_bf16() ? kBf16LogitsTolerance : kTolerance; }
+
+// Under bf16: the first token must agree wherever the golden top-2 margin is safe.
+void expect_greedy_tokens(const std::vector<float>& logits, const std::vector<float>& golden,
+                          const std::vector<int32_t>& tokens, const std::vector<int32_t>& expected) {
+  if (!test_backend_is_bf16()) {
+    EXPECT_EQ(tokens, expected);
+    return;
+  }
+  std::vector<float> sorted = golden;
+  std::partial_sort(sorted.begin(), sorted.begin() + 2, sorted.end(), std::greater<float>());
+  float max_abs_err = 0, max_ref = 0;
+  for (size_t i = 0; i < golden.size(); ++i) {
+    max_abs_err = std::max(max_abs_err, std::abs(logits[i] - golden[i]));
+    max_ref = std::max(max_ref, std::abs(golden[i]));
+  }
+  const float margin = sorted[0] - sorted[1];
+  size_t agree = 0;
+  while (agree < tokens.size() && agree < expected.size() && tokens[agree] == expected[agree]) ++agree;
+  std::printf("[parity] bf16 greedy: %zu/%zu leading tokens agree; golden top-2 margin %.3g, logit err %.3g\n",
+              agree, expected.size(), margin, max_abs_err);
+  ASSERT_FALSE(tokens.empty());
+  if (margin > 2 * max_abs_err) EXPECT_EQ(tokens[0], expected[0]) << "first token flipped despite a safe margin";
+}
 const std::vector<std::string> kCases = {"text_only", "one_image", "two_images", "long_prompt", "video"};
 const std::vector<std::string> kModels = {"tiny-tied", "tiny-untied"};
 
@@ -71,12 +107,12 @@ class GoldenParity : public testing::TestWithParam<Param> {
     for (const VisualInput& v : items) {
       auto f = model_->encode_vision(v.pixel_values, v.grid);
       std::vector<float> host(f->main.tensor().numel());
-      cpu_backend().to_host_f32(host.data(), f->main);
+      test_backend().to_host_f32(host.data(), f->main);
       main.insert(main.end(), host.begin(), host.end());
       deepstack.resize(f->deepstack.size());
       for (size_t k = 0; k < f->deepstack.size(); ++k) {
         host.resize(f->deepstack[k].tensor().numel());
-        cpu_backend().to_host_f32(host.data(), f->deepstack[k]);
+        test_backend().to_host_f32(host.data(), f->deepstack[k]);
         deepstack[k].insert(deepstack[k].end(), host.begin(), host.end());
       }
     }
@@ -99,7 +135,7 @@ TEST_P(GoldenParity, PosEmbedInterpolation) {
   for (const auto& [kind, items] : {std::pair{"image", p.images}, std::pair{"video", p.videos}}) {
     if (items.empty()) continue;
     std::vector<float> table(model_->weights().pos_embed.numel());
-    cpu_backend().to_host_f32(table.data(), model_->weights().pos_embed);
+    test_backend().to_host_f32(table.data(), model_->weights().pos_embed);
     std::vector<float> pos;
     for (const VisualInput& v : items) {
       auto e = interpolate_pos_embed(table, v.grid, model_->config().vision);
@@ -119,12 +155,12 @@ TEST_P(GoldenParity, VisionFeaturesAndDeepstack) {
     std::vector<std::vector<float>> deepstack;
     vision_of(items, main, deepstack);
     const double err = relative_max_error(main, ref_->f32(std::string(kind) + ".merger_output"));
-    EXPECT_LE(err, kTolerance) << kind << " merger output";
+    EXPECT_LE(err, vision_tolerance()) << kind << " merger output";
     std::printf("[parity] %s %s %s.merger_output rel err %.3g\n", GetParam().model.c_str(), c_.name.c_str(), kind, err);
     ASSERT_EQ(deepstack.size(), model_->config().vision.deepstack_visual_indexes.size());
     for (size_t k = 0; k < deepstack.size(); ++k) {
       const double e = relative_max_error(deepstack[k], ref_->f32(std::string(kind) + ".deepstack_" + std::to_string(k)));
-      EXPECT_LE(e, kTolerance) << kind << " deepstack " << k;
+      EXPECT_LE(e, vision_tolerance()) << kind << " deepstack " << k;
       std::printf("[parity] %s %s %s.deepstack_%zu rel err %.3g\n", GetParam().model.c_str(), c_.name.c_str(), kind, k, e);
     }
   }
@@ -136,10 +172,10 @@ TEST_P(GoldenParity, PrefillLogitsAndGreedyTokens) {
   options.max_new_tokens = int(expected.size());
   GenerateResult r = greedy_generate(*model_, prompt(), options);
   const double err = relative_max_error(r.prefill_logits, ref_->f32("prefill_logits_last"));
-  EXPECT_LE(err, kTolerance);
+  EXPECT_LE(err, logits_tolerance());
   std::printf("[parity] %s %s prefill_logits rel err %.3g\n", GetParam().model.c_str(), c_.name.c_str(), err);
   EXPECT_GE(expected.size(), 16u);
-  EXPECT_EQ(r.tokens, expected);
+  expect_greedy_tokens(r.prefill_logits, ref_->f32("prefill_logits_last"), r.tokens, expected);
 }
 
 TEST_P(GoldenParity, ChunkedPrefillMatchesWholePrefill) {
@@ -149,8 +185,9 @@ TEST_P(GoldenParity, ChunkedPrefillMatchesWholePrefill) {
   options.max_new_tokens = 4;
   options.prefill_chunk = 7;
   GenerateResult r = greedy_generate(*model_, prompt(), options);
-  EXPECT_LE(relative_max_error(r.prefill_logits, ref_->f32("prefill_logits_last")), kTolerance);
-  EXPECT_EQ(r.tokens, std::vector<int32_t>(expected.begin(), expected.begin() + 4));
+  EXPECT_LE(relative_max_error(r.prefill_logits, ref_->f32("prefill_logits_last")), logits_tolerance());
+  expect_greedy_tokens(r.prefill_logits, ref_->f32("prefill_logits_last"), r.tokens,
+                       std::vector<int32_t>(expected.begin(), expected.begin() + 4));
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, GoldenParity, testing::ValuesIn(all_params()), param_name);
