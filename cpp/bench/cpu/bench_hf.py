@@ -65,7 +65,8 @@ def main():
     results["hf_caption_new_tokens"] = produced
 
     # Decode tokens/s at batch 1: the difference between N and 1 new tokens on a text prompt.
-    ids = torch.tensor([[1000 + (i * 7919 + 104729) % 140000 for i in range(16)]])
+    vocab = model.config.text_config.vocab_size
+    ids = torch.tensor([[(1000 + (i * 7919 + 104729) % 140000) % vocab for i in range(16)]])
     inputs = {"input_ids": ids, "attention_mask": torch.ones_like(ids)}
     t1, _ = generate(model, inputs, 1)
     tn, n = generate(model, inputs, a.decode_tokens)
