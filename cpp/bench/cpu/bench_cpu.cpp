@@ -89,7 +89,7 @@ Args parse_args(int argc, char** argv) {
   if (a.decode_tokens < 2 || a.caption_tokens < 1) usage("--decode-tokens must be >= 2, --caption-tokens >= 1");
   for (int size : a.vision) {
     if (size != 448 && size != 1024) usage("--vision takes 448 and/or 1024");
-    if (size == 1024 && a.image1024.empty()) usage("--vision 1024 needs --image1024");
+    if (size == 1024 && a.image1024.empty() && !a.machine_only) usage("--vision 1024 needs --image1024");
   }
   return a;
 }
