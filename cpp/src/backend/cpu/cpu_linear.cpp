@@ -14,7 +14,9 @@ namespace {
 
 // Built for AVX-512, AVX2 and baseline x86-64, picked at load time (ifunc): the build does
 // not assume -march=native, and these two loops are the whole cost of bf16 decode.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+// Not under ThreadSanitizer: the ifunc resolver runs during relocation, before the TSan
+// runtime is initialised, and its instrumented code crashes there.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_THREAD__)
 #define LOUPE_MULTIVERSION __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define LOUPE_MULTIVERSION
