@@ -1,24 +1,83 @@
 package dev.loupe.elasticsearch;
 
+import dev.loupe.Options;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.regex.Pattern;
 import org.elasticsearch.common.settings.Setting;
+import org.elasticsearch.common.settings.Setting.Property;
 import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.common.unit.ByteSizeValue;
+import org.elasticsearch.core.TimeValue;
 import org.elasticsearch.env.Environment;
 
 /**
- * Node settings of the plugin. The model comes from the node's configuration, never from a
- * pipeline: whoever can define pipelines must not be able to point the node at arbitrary
- * files.
+ * Node settings of the plugin (elasticsearch.yml only). The model and every resource limit
+ * come from the node's configuration, never from a pipeline: whoever can define pipelines
+ * must not be able to point the node at arbitrary files or lift its limits.
  */
 public final class LoupeSettings {
   private LoupeSettings() {}
 
+  private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+)?");
+
   /** Checkpoint directory; relative paths resolve against the node's config directory. */
-  public static final Setting<String> MODEL_PATH = Setting.simpleString("loupe.model.path", Setting.Property.NodeScope);
+  public static final Setting<String> MODEL_PATH = Setting.simpleString("loupe.model.path", Property.NodeScope);
+
+  /** {@code cpu} or {@code cuda:N}. */
+  public static final Setting<String> DEVICE_SETTING =
+      Setting.simpleString(
+          "loupe.device",
+          "cpu",
+          value -> {
+            if (!DEVICE.matcher(value).matches()) {
+              throw new IllegalArgumentException("[loupe.device] must be [cpu] or [cuda:N], got [" + value + "]");
+            }
+          },
+          Property.NodeScope);
+
+  /** CPU threads of the native runtime; 0 = every core. */
+  public static final Setting<Integer> THREADS = Setting.intSetting("loupe.threads", 0, 0, Property.NodeScope);
+
+  /** Memory budget of the KV-cache pool; 0 = the runtime's default share of free memory. */
+  public static final Setting<ByteSizeValue> KV_CACHE_SIZE =
+      Setting.byteSizeSetting("loupe.kv_cache.size", ByteSizeValue.ZERO, Property.NodeScope);
+
+  /** Documents generating at once (one batch in the engine). */
+  public static final Setting<Integer> MAX_RUNNING = Setting.intSetting("loupe.batch.max_running", 16, 1, 1024, Property.NodeScope);
+
+  /** Documents waiting for a batch slot; more are rejected ("queue is full") so clients back off. */
+  public static final Setting<Integer> QUEUE_SIZE = Setting.intSetting("loupe.queue.size", 1024, 0, 1_000_000, Property.NodeScope);
+
+  /** Per-document deadline from arrival at the processor to the caption; -1 = none. */
+  public static final Setting<TimeValue> TIMEOUT =
+      Setting.timeSetting("loupe.timeout", TimeValue.timeValueMinutes(5), TimeValue.MINUS_ONE, Property.NodeScope);
+
+  /** Largest encoded image accepted. */
+  public static final Setting<ByteSizeValue> IMAGE_MAX_BYTES =
+      Setting.byteSizeSetting(
+          "loupe.image.max_bytes",
+          ByteSizeValue.ofBytes(Options.defaults().maxImageBytes()),
+          ByteSizeValue.ofBytes(1),
+          ByteSizeValue.ofGb(1),
+          Property.NodeScope);
+
+  /** Largest decoded image (width x height, checked from the header before decoding). */
+  public static final Setting<Long> IMAGE_MAX_PIXELS =
+      Setting.longSetting("loupe.image.max_pixels", Options.defaults().maxDecodedPixels(), 1, Property.NodeScope);
+
+  /**
+   * Resize budget: the default {@code max_pixels} an image is resized to before the vision
+   * tower, and the most a processor's {@code max_pixels} may ask for. 0 = the checkpoint's
+   * preprocessor_config.json, and processors are bounded only by the runtime's limits.
+   */
+  public static final Setting<Long> IMAGE_MAX_RESIZE_PIXELS =
+      Setting.longSetting("loupe.image.max_resize_pixels", 0, 0, Property.NodeScope);
 
   public static List<Setting<?>> all() {
-    return List.of(MODEL_PATH);
+    return List.of(
+        MODEL_PATH, DEVICE_SETTING, THREADS, KV_CACHE_SIZE, MAX_RUNNING, QUEUE_SIZE, TIMEOUT, IMAGE_MAX_BYTES,
+        IMAGE_MAX_PIXELS, IMAGE_MAX_RESIZE_PIXELS);
   }
 
   /** The configured model directory, or null when {@code loupe.model.path} is unset. */
@@ -32,5 +91,23 @@ public final class LoupeSettings {
 
   public static Path modelDirectory(Environment environment) {
     return modelDirectory(environment.settings(), environment.configDir());
+  }
+
+  /**
+   * The runtime options these settings ask for. The engine admits at most max_running + 1
+   * requests: the plugin keeps everything else in its own queue, holding only encoded bytes.
+   */
+  public static Options engineOptions(Settings settings) {
+    int maxRunning = MAX_RUNNING.get(settings);
+    long resize = IMAGE_MAX_RESIZE_PIXELS.get(settings);
+    return Options.defaults()
+        .withDevice(DEVICE_SETTING.get(settings))
+        .withThreads(THREADS.get(settings))
+        .withKvCacheBytes(KV_CACHE_SIZE.get(settings).getBytes())
+        .withMaxRunning(maxRunning)
+        .withQueueLimit(maxRunning + 1)
+        .withPixels(0, resize)
+        .withImageLimits(
+            IMAGE_MAX_BYTES.get(settings).getBytes(), IMAGE_MAX_PIXELS.get(settings), Options.defaults().maxImagesPerRequest());
   }
 }

@@ -12,6 +12,12 @@ import java.nio.file.Path;
  */
 public final class NativeRuntime {
   static final String PLATFORM_DIR = "native/linux-x86_64";
+  /**
+   * JavaCPP refuses native allocations once the process's resident memory passes a multiple
+   * of the heap; a model in host RAM passes it at once. Elasticsearch accounts for its heap
+   * itself, so the check is turned off (unless the operator set it as a JVM option).
+   */
+  static final String MAX_PHYSICAL_BYTES = "org.bytedeco.javacpp.maxPhysicalBytes";
 
   private final Path libraryDir;
   private final Path scratchDir;
@@ -28,6 +34,10 @@ public final class NativeRuntime {
     }
     if (!Files.isDirectory(libraryDir)) {
       throw new IllegalStateException("loupe native libraries are missing: expected them in [" + libraryDir + "]");
+    }
+    // Before any JavaCPP class initialises: Pointer reads the limit once, in its static block.
+    if (System.getProperty(MAX_PHYSICAL_BYTES) == null && System.getProperty(MAX_PHYSICAL_BYTES.toLowerCase()) == null) {
+      System.setProperty(MAX_PHYSICAL_BYTES, "0");
     }
     try {
       NativeLibraries.loadFromDirectory(libraryDir, scratchDir);

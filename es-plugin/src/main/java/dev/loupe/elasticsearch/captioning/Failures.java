@@ -1,0 +1,52 @@
+package dev.loupe.elasticsearch.captioning;
+
+import dev.loupe.LoupeException;
+import org.elasticsearch.ElasticsearchTimeoutException;
+import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
+
+/**
+ * Turns runtime failures into the exceptions Elasticsearch reports per document, with the
+ * REST status a client can act on: 400 for a bad image (do not retry), 429 for back-pressure
+ * (retry later), 408 for a deadline, 500 for the rest. Messages name the runtime's error kind.
+ */
+final class Failures {
+  private Failures() {}
+
+  enum Outcome { FAILED, REJECTED, TIMED_OUT }
+
+  static Outcome outcome(Exception error) {
+    if (error instanceof EsRejectedExecutionException) return Outcome.REJECTED;
+    if (error instanceof ElasticsearchTimeoutException) return Outcome.TIMED_OUT;
+    return Outcome.FAILED;
+  }
+
+  static Exception toElasticsearch(Throwable error) {
+    if (error instanceof Exception e && !(error instanceof LoupeException)) {
+      return e;
+    }
+    if (!(error instanceof LoupeException loupe)) {
+      return new IllegalStateException("image_caption failed: " + error, error);
+    }
+    String reason = "[" + loupe.kind().nativeName() + "] " + loupe.getMessage();
+    return switch (loupe.kind()) {
+      case BAD_IMAGE, INVALID_ARGUMENT -> new IllegalArgumentException("image_caption cannot use the image: " + reason, loupe);
+      case LIMIT_EXCEEDED ->
+          loupe.getMessage().contains("queue is full")
+              ? new EsRejectedExecutionException("image_caption rejected: the engine queue is full: " + reason)
+              : new IllegalArgumentException("image_caption rejected the image: " + reason, loupe);
+      case TIMEOUT -> timedOut("the runtime's deadline passed: " + reason);
+      case OUT_OF_MEMORY -> new EsRejectedExecutionException("image_caption rejected: native memory is exhausted: " + reason);
+      default -> new IllegalStateException("image_caption failed: " + reason, loupe);
+    };
+  }
+
+  static ElasticsearchTimeoutException timedOut(String detail) {
+    // The message is a format pattern for ElasticsearchException: pass the text as an argument.
+    return new ElasticsearchTimeoutException("image_caption timed out: {}", detail);
+  }
+
+  static EsRejectedExecutionException queueFull(int limit) {
+    return new EsRejectedExecutionException(
+        "image_caption rejected: loupe queue is full (loupe.queue.size = " + limit + "); retry later or add capacity");
+  }
+}
