@@ -20,6 +20,30 @@ namespace loupe {
 // attends causally to kv_len[b] cached tokens whose pool slots are
 // kv_slots[b, 0 .. kv_len[b]); its new tokens are the last q_len[b] of them.
 // Decode is the case q_len == 1. All index tensors are I32 on the backend's device.
+// One row of a batched sample() call; the semantics are engine/sampler.h's (HF order:
+// repetition penalty, presence/frequency penalties, temperature, top-k, top-p, min-p,
+// draw). Greedy (temperature 0 or top_k 1) is the first maximum. The draw position
+// `uniform` in [0, 1) comes from the request's own RNG on the host, so a seeded request
+// samples the same tokens on every backend and in every batch.
+struct SamplingRow {
+  float temperature = 0.0f;
+  int32_t top_k = 0;
+  float top_p = 1.0f;
+  float min_p = 0.0f;
+  float repetition_penalty = 1.0f;
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
+  double uniform = 0.0;
+  // Penalised tokens of this row: entries [penalty_begin, penalty_end) of the batch lists.
+  int32_t penalty_begin = 0, penalty_end = 0;
+  bool greedy() const { return temperature == 0.0f || top_k == 1; }
+};
+struct SamplingBatch {
+  std::vector<SamplingRow> rows;
+  std::vector<int32_t> penalty_ids;     // distinct per row: the tokens seen so far
+  std::vector<int32_t> penalty_counts;  // times each appears in the output (0: prompt only)
+};
+
 struct PagedAttentionParams {
   Tensor q_start;    // [B]
   Tensor q_len;      // [B]
@@ -85,10 +109,21 @@ class Backend {
   // caches: [slots, kv_heads, hd]; heads must be a multiple of kv_heads.
   virtual void attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_cache,
                                const PagedAttentionParams& params) = 0;
+  // Text attention's head preparation in one op: splits the fused projection
+  // qkv [n, (H + 2K)·hd] into q [n, H, hd], k [n, K, hd], v [n, K, hd], RMS-normalises each
+  // q and k head over hd (q_norm / k_norm [hd]) and rotates them (rope() semantics; cos,
+  // sin [n, hd/2] F32). The default composes gather_rows, rms_norm and rope; backends
+  // override it with one pass.
+  virtual void qkv_norm_rope(Tensor q, Tensor k, Tensor v, Tensor qkv, Tensor q_norm, Tensor k_norm,
+                             float eps, Tensor cos, Tensor sin);
 
   // ---- sampling support -------------------------------------------------------------
   // Converts rows of activations (any float dtype) to F32 host memory.
   virtual void to_host_f32(float* dst, Tensor src) = 0;
+  // ids[b] (host) = the token drawn from logits[b, :] ([B, vocab], any float dtype) with
+  // batch.rows[b]. Only ids cross to the host on a device backend. The default copies the
+  // logits to the host and runs the host sampler's pick (backend/sampling.h).
+  virtual void sample(int32_t* ids, Tensor logits, const SamplingBatch& batch);
 };
 
 // The CPU backend always exists; threads <= 0 means all cores.

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "core/error.h"
 
@@ -28,90 +27,47 @@ void validate_sampling(const SamplingParams& p, bool has_detokenizer) {
 
 Sampler::Sampler(SamplingParams params, const std::vector<int32_t>& prompt)
     : params_(std::move(params)), rng_(params_.seed) {
-  if (params_.repetition_penalty != 1.0f) seen_.insert(prompt.begin(), prompt.end());
+  penalties_on_ = params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f ||
+                  params_.frequency_penalty != 0.0f;
+  if (params_.repetition_penalty != 1.0f)
+    for (int32_t id : prompt) penalised_.emplace(id, 0);
 }
 
 double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
 
-void Sampler::apply_penalties(float* logits, int32_t vocab) const {
-  const float rep = params_.repetition_penalty;
-  if (rep != 1.0f) {
-    for (int32_t id : seen_) {
-      if (id < 0 || id >= vocab) continue;
-      float& x = logits[id];
-      x = x < 0 ? x * rep : x / rep;  // HF RepetitionPenaltyLogitsProcessor
+void Sampler::add_row(SamplingBatch& batch) {
+  SamplingRow row;
+  row.temperature = params_.temperature;
+  row.top_k = params_.top_k;
+  row.top_p = params_.top_p;
+  row.min_p = params_.min_p;
+  row.repetition_penalty = params_.repetition_penalty;
+  row.presence_penalty = params_.presence_penalty;
+  row.frequency_penalty = params_.frequency_penalty;
+  row.uniform = row.greedy() ? 0.0 : uniform();
+  row.penalty_begin = row.penalty_end = int32_t(batch.penalty_ids.size());
+  if (penalties_on_) {
+    for (auto [id, count] : penalised_) {
+      batch.penalty_ids.push_back(id);
+      batch.penalty_counts.push_back(count);
     }
+    row.penalty_end = int32_t(batch.penalty_ids.size());
   }
-  if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
-    for (auto [id, count] : output_counts_) {
-      if (id < 0 || id >= vocab) continue;
-      logits[id] -= params_.presence_penalty + params_.frequency_penalty * float(count);
-    }
-  }
+  batch.rows.push_back(row);
+}
+
+void Sampler::accept(int32_t token) {
+  if (penalties_on_) ++penalised_[token];
 }
 
 int32_t Sampler::sample(float* logits, int32_t vocab) {
-  LOUPE_CHECK(vocab > 0, Internal, "empty logits");
-  apply_penalties(logits, vocab);
-
-  int32_t chosen = 0;
-  if (params_.temperature == 0.0f || params_.top_k == 1) {
-    chosen = int32_t(std::max_element(logits, logits + vocab) - logits);  // first max
-  } else {
-    // Candidates sorted by logit (desc), ties by id, so the draw is reproducible.
-    auto before = [](const std::pair<float, int32_t>& a, const std::pair<float, int32_t>& b) {
-      return a.first > b.first || (a.first == b.first && a.second < b.second);
-    };
-    const float inv_t = 1.0f / params_.temperature;
-    scratch_.clear();
-    for (int32_t i = 0; i < vocab; ++i) {
-      float x = logits[i] * inv_t;
-      if (!std::isnan(x) && x != -std::numeric_limits<float>::infinity()) scratch_.emplace_back(x, i);
-    }
-    LOUPE_CHECK(!scratch_.empty(), Internal, "every logit is -inf or NaN");
-    size_t keep = scratch_.size();
-    if (params_.top_k > 0 && size_t(params_.top_k) < keep) {
-      // HF keeps every token tied with the k-th value.
-      std::nth_element(scratch_.begin(), scratch_.begin() + params_.top_k - 1, scratch_.end(), before);
-      float kth = scratch_[size_t(params_.top_k - 1)].first;
-      auto end = std::partition(scratch_.begin(), scratch_.end(),
-                                [kth](const auto& c) { return c.first >= kth; });
-      keep = size_t(end - scratch_.begin());
-    }
-    std::sort(scratch_.begin(), scratch_.begin() + ptrdiff_t(keep), before);
-    // Softmax over the survivors, in double for a stable cumulative sum.
-    std::vector<double> probs(keep);
-    double max_logit = scratch_[0].first, total = 0;
-    for (size_t i = 0; i < keep; ++i) total += probs[i] = std::exp(double(scratch_[i].first) - max_logit);
-    for (double& q : probs) q /= total;
-    if (params_.top_p < 1.0f) {
-      // Smallest prefix whose mass reaches top_p (HF removes the tail with cumulative
-      // mass <= 1 - top_p counted from the least likely token; at least one token stays).
-      double mass = 0;
-      size_t n = 0;
-      while (n < keep && mass < double(params_.top_p)) mass += probs[n++];
-      keep = std::max<size_t>(n, 1);
-    }
-    if (params_.min_p > 0.0f) {
-      double floor = double(params_.min_p) * probs[0];
-      size_t n = 0;
-      while (n < keep && probs[n] >= floor) ++n;
-      keep = std::max<size_t>(n, 1);
-    }
-    double mass = 0;
-    for (size_t i = 0; i < keep; ++i) mass += probs[i];
-    double target = uniform() * mass, acc = 0;
-    chosen = scratch_[keep - 1].second;
-    for (size_t i = 0; i < keep; ++i) {
-      acc += probs[i];
-      if (target < acc) {
-        chosen = scratch_[i].second;
-        break;
-      }
-    }
-  }
-  if (params_.repetition_penalty != 1.0f) seen_.insert(chosen);
-  ++output_counts_[chosen];
+  one_row_.rows.clear();
+  one_row_.penalty_ids.clear();
+  one_row_.penalty_counts.clear();
+  add_row(one_row_);
+  const int32_t chosen = sampling::pick_token(logits, vocab, one_row_.rows[0], one_row_.penalty_ids.data(),
+                                              one_row_.penalty_counts.data(), scratch_);
+  accept(chosen);
   return chosen;
 }
 

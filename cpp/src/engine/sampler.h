@@ -8,9 +8,10 @@
 #include <random>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
+#include "backend/backend.h"
+#include "backend/sampling.h"
 #include "loupe/engine.h"
 
 namespace loupe::engine {
@@ -25,17 +26,25 @@ class Sampler {
   // Picks the next token from logits[0, vocab) (modified in place) and records it.
   int32_t sample(float* logits, int32_t vocab);
 
+  // Batched sampling on a backend (Backend::sample): add_row appends this request's row
+  // (drawing its uniform from the request's RNG unless greedy, exactly as sample() would)
+  // and its penalty entries; accept records the token the backend picked for that row.
+  void add_row(SamplingBatch& batch);
+  void accept(int32_t token);
+
   const SamplingParams& params() const { return params_; }
 
  private:
-  void apply_penalties(float* logits, int32_t vocab) const;
   double uniform();  // [0, 1) from 53 random bits: identical on every platform
 
   SamplingParams params_;
   std::mt19937_64 rng_;
-  std::unordered_set<int32_t> seen_;               // prompt + output (repetition penalty)
-  std::unordered_map<int32_t, int32_t> output_counts_;  // output only (presence/frequency)
-  std::vector<std::pair<float, int32_t>> scratch_;
+  // Penalised tokens -> times each was output: the prompt (count 0) and the output when
+  // the repetition penalty is on, else the output only (presence/frequency penalties).
+  std::unordered_map<int32_t, int32_t> penalised_;
+  bool penalties_on_ = false;
+  SamplingBatch one_row_;  // sample()'s batch of one, reused
+  sampling::Scratch scratch_;
 };
 
 // Why generation should stop after `output` (newest token last), if it should.

@@ -6,6 +6,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels.h"
+#include "backend/sampling.h"
 
 namespace loupe::cuda {
 
@@ -365,6 +366,116 @@ void CudaBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v
   p.fast_paths = fast_attention_;
   Scratch ws(*pool_, attention_workspace_floats(p, num_sms_) * sizeof(float));
   launch_attention(p, ws.as<float>(), num_sms_, stream_);
+}
+
+void CudaBackend::qkv_norm_rope(Tensor q, Tensor k, Tensor v, Tensor qkv, Tensor q_norm, Tensor k_norm, float eps,
+                                Tensor cos, Tensor sin) {
+  require_float(qkv, "qkv_norm_rope input");
+  require_float(q_norm, "q_norm weight");
+  LOUPE_CHECK(q.ndim == 3 && k.ndim == 3 && v.ndim == 3, InvalidArgument,
+              "qkv_norm_rope: q, k, v must be [n, heads, hd], got ", q.describe(), ", ", k.describe(), ", ",
+              v.describe());
+  const int64_t n = q.dim(0), H = q.dim(1), K = k.dim(1), hd = q.dim(2);
+  LOUPE_CHECK(k.dim(0) == n && v.dim(0) == n && k.dim(2) == hd && v.dim(1) == K && v.dim(2) == hd && hd % 2 == 0 &&
+                  qkv.rows() == n && qkv.cols() == (H + 2 * K) * hd && q.dtype == qkv.dtype &&
+                  k.dtype == qkv.dtype && v.dtype == qkv.dtype,
+              InvalidArgument, "qkv_norm_rope shapes: qkv ", qkv.describe(), " into q ", q.describe(), ", k ",
+              k.describe(), ", v ", v.describe());
+  LOUPE_CHECK(q_norm.numel() == hd && k_norm.numel() == hd && k_norm.dtype == q_norm.dtype, InvalidArgument,
+              "qkv_norm_rope norm weights ", q_norm.describe(), " / ", k_norm.describe(), " for head size ", hd);
+  LOUPE_CHECK(cos.dtype == DType::F32 && sin.dtype == DType::F32 && cos.numel() == n * hd / 2 &&
+                  sin.numel() == n * hd / 2,
+              InvalidArgument, "rope tables must be f32 [", n, ", ", hd / 2, "], got ", cos.describe(), " / ",
+              sin.describe());
+  activate();
+  launch_qkv_norm_rope(q.data, k.data, v.data, qkv.data, q_norm.data, k_norm.data, cos.ptr<float>(),
+                       sin.ptr<float>(), qkv.dtype, q_norm.dtype, n, int(H), int(K), int(hd), eps, stream_);
+}
+
+// ---- sampling ---------------------------------------------------------------------------
+
+// One upload of everything the kernels read (row parameters, penalty lists, the sampled
+// rows and their sort segments), one download of the ids.
+void CudaBackend::sample(int32_t* ids, Tensor logits, const SamplingBatch& batch) {
+  require_float(logits, "sample logits");
+  LOUPE_CHECK(logits.ndim == 2, InvalidArgument, "sample: logits must be [batch, vocab], got ", logits.describe());
+  const int64_t rows = logits.dim(0), vocab = logits.dim(1);
+  sampling::validate_batch(batch, rows, vocab);
+  LOUPE_CHECK(vocab > 0 && vocab < (int64_t(1) << 30) && rows < (int64_t(1) << 20), InvalidArgument,
+              "sample: unsupported logits shape ", logits.describe());
+  if (rows == 0) return;
+  std::vector<SampleRowParams> params(static_cast<size_t>(rows));
+  std::vector<int32_t> sampled;
+  for (int64_t b = 0; b < rows; ++b) {
+    const SamplingRow& r = batch.rows[size_t(b)];
+    SampleRowParams& p = params[size_t(b)];
+    p = SampleRowParams{};
+    p.uniform = r.uniform;
+    p.inv_temperature = r.greedy() ? 0.0f : 1.0f / r.temperature;
+    p.top_k = r.top_k;
+    p.top_p = r.top_p;
+    p.min_p = r.min_p;
+    p.repetition = r.repetition_penalty;
+    p.presence = r.presence_penalty;
+    p.frequency = r.frequency_penalty;
+    p.penalty_begin = r.penalty_begin;
+    p.penalty_end = r.penalty_end;
+    if (!r.greedy()) sampled.push_back(int32_t(b));
+  }
+  const int num_sampled = int(sampled.size());
+  std::vector<int32_t> offsets(size_t(num_sampled) + 1);
+  for (int s = 0; s <= num_sampled; ++s) offsets[size_t(s)] = int32_t(int64_t(s) * vocab);
+  LOUPE_CHECK(int64_t(num_sampled) * vocab < (int64_t(1) << 31), InvalidArgument, "sample: ", num_sampled,
+              " sampled rows of ", vocab, " logits exceed one sort");
+
+  // Host staging: [params][penalty ids][penalty counts][sampled rows][offsets], 8-aligned.
+  const size_t entries = batch.penalty_ids.size();
+  auto align8 = [](size_t x) { return (x + 7) & ~size_t(7); };
+  const size_t off_ids = align8(params.size() * sizeof(SampleRowParams));
+  const size_t off_counts = align8(off_ids + entries * sizeof(int32_t));
+  const size_t off_rows = align8(off_counts + entries * sizeof(int32_t));
+  const size_t off_offsets = align8(off_rows + sampled.size() * sizeof(int32_t));
+  const size_t staged = off_offsets + offsets.size() * sizeof(int32_t);
+  std::vector<uint8_t> host(staged);
+  std::memcpy(host.data(), params.data(), params.size() * sizeof(SampleRowParams));
+  if (entries) {
+    std::memcpy(host.data() + off_ids, batch.penalty_ids.data(), entries * sizeof(int32_t));
+    std::memcpy(host.data() + off_counts, batch.penalty_counts.data(), entries * sizeof(int32_t));
+  }
+  if (num_sampled) std::memcpy(host.data() + off_rows, sampled.data(), sampled.size() * sizeof(int32_t));
+  std::memcpy(host.data() + off_offsets, offsets.data(), offsets.size() * sizeof(int32_t));
+
+  activate();
+  Scratch meta(*pool_, staged);
+  LOUPE_CUDA_CHECK(cudaMemcpyAsync(meta.ptr, host.data(), staged, cudaMemcpyHostToDevice, stream_));
+  const size_t keys = size_t(num_sampled) * size_t(vocab);
+  const size_t sort_bytes = sample_sort_temp_bytes(num_sampled, int(vocab));
+  Scratch work(*pool_, size_t(rows * vocab) * sizeof(float)), out(*pool_, size_t(rows) * sizeof(int32_t));
+  Scratch keys_in(*pool_, keys * sizeof(unsigned long long)), keys_out(*pool_, keys * sizeof(unsigned long long));
+  Scratch sort_temp(*pool_, sort_bytes);
+
+  SampleLaunch l;
+  l.logits = logits.data;
+  l.dtype = logits.dtype;
+  l.rows = int(rows);
+  l.vocab = int(vocab);
+  auto at = [&](size_t offset) { return static_cast<uint8_t*>(meta.ptr) + offset; };
+  l.params = reinterpret_cast<const SampleRowParams*>(at(0));
+  l.penalty_ids = reinterpret_cast<const int32_t*>(at(off_ids));
+  l.penalty_counts = reinterpret_cast<const int32_t*>(at(off_counts));
+  l.num_sampled = num_sampled;
+  l.sample_rows = reinterpret_cast<const int32_t*>(at(off_rows));
+  l.segment_offsets = reinterpret_cast<const int32_t*>(at(off_offsets));
+  l.work = work.as<float>();
+  l.keys_in = keys_in.as<unsigned long long>();
+  l.keys_out = keys_out.as<unsigned long long>();
+  l.sort_temp = sort_temp.ptr;
+  l.sort_temp_bytes = sort_bytes;
+  l.out_ids = out.as<int32_t>();
+  launch_sample(l, stream_);
+  copy_to_host(ids, out.ptr, size_t(rows) * sizeof(int32_t));
+  for (int64_t b = 0; b < rows; ++b)
+    LOUPE_CHECK(ids[b] >= 0 && ids[b] < vocab, Internal, "sample: row ", b, " has no finite logit to draw from");
 }
 
 // ---- sampling support -----------------------------------------------------------------

@@ -48,8 +48,11 @@ class CudaBackend final : public Backend {
   void kv_store(Tensor k_cache, Tensor v_cache, Tensor k, Tensor v, Tensor slots) override;
   void attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_cache,
                        const PagedAttentionParams& params) override;
+  void qkv_norm_rope(Tensor q, Tensor k, Tensor v, Tensor qkv, Tensor q_norm, Tensor k_norm, float eps, Tensor cos,
+                     Tensor sin) override;
 
   void to_host_f32(float* dst, Tensor src) override;
+  void sample(int32_t* ids, Tensor logits, const SamplingBatch& batch) override;
 
   cudaStream_t stream() const { return stream_; }
 

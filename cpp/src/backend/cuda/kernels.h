@@ -33,6 +33,48 @@ void launch_from_f32(void* y, const float* x, DType dtype, int64_t n, cudaStream
 void launch_linear_fallback(void* y, const void* x, const void* w, const void* bias, DType act,
                             DType btype, int64_t m, int64_t n, int64_t k, cudaStream_t stream);
 
+// q/k/v heads out of the fused projection, with QK RMSNorm and RoPE (qkv_norm_rope.cu).
+// qkv [n, (heads + 2·kv_heads)·hd]; q [n, heads, hd], k and v [n, kv_heads, hd];
+// q_norm / k_norm [hd] of wtype; cos, sin [n, hd/2].
+void launch_qkv_norm_rope(void* q, void* k, void* v, const void* qkv, const void* q_norm, const void* k_norm,
+                          const float* cos, const float* sin, DType act, DType wtype, int64_t n, int heads,
+                          int kv_heads, int hd, float eps, cudaStream_t stream);
+
+// ---- sampling (sampling.cu) ---------------------------------------------------------
+// One row's parameters as the kernels read them (uploaded by CudaBackend::sample).
+struct SampleRowParams {
+  double uniform;         // the row's draw in [0, 1)
+  float inv_temperature;  // 1 / temperature, as the host computes it (unused when greedy)
+  int32_t top_k;
+  float top_p;
+  float min_p;
+  float repetition;
+  float presence;
+  float frequency;
+  int32_t penalty_begin;
+  int32_t penalty_end;
+  int32_t pad;
+};
+struct SampleLaunch {
+  const void* logits = nullptr;  // [rows, vocab] of dtype
+  DType dtype = DType::BF16;
+  int rows = 0, vocab = 0;
+  const SampleRowParams* params = nullptr;  // [rows]
+  const int32_t* penalty_ids = nullptr;
+  const int32_t* penalty_counts = nullptr;
+  int num_sampled = 0;                       // rows that draw (the others are greedy)
+  const int32_t* sample_rows = nullptr;      // [num_sampled]
+  const int32_t* segment_offsets = nullptr;  // [num_sampled + 1]: s · vocab
+  float* work = nullptr;                     // [rows, vocab]
+  unsigned long long* keys_in = nullptr;     // [num_sampled, vocab]
+  unsigned long long* keys_out = nullptr;    // [num_sampled, vocab]
+  void* sort_temp = nullptr;
+  size_t sort_temp_bytes = 0;                // sample_sort_temp_bytes(num_sampled, vocab)
+  int32_t* out_ids = nullptr;                // [rows]; -1 where a sampled row has no finite logit
+};
+size_t sample_sort_temp_bytes(int num_sampled, int vocab);
+void launch_sample(const SampleLaunch& s, cudaStream_t stream);
+
 // ---- gathers and scatters (gather.cu) -----------------------------------------------
 void launch_embedding(void* y, const void* table, const int32_t* ids, DType act, DType ttype,
                       int64_t n, int64_t cols, cudaStream_t stream);
