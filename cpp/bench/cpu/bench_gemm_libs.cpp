@@ -1,9 +1,10 @@
 // bench_gemm_libs: the Qwen3-VL-2B linear shapes (activations [M,K] times weights [N,K]
 // transposed) through OpenBLAS cblas_sgemm and, when built with it, oneDNN matmul in fp32
 // and bf16 (bf16 activations and weights, fp32 result), to choose the CPU backend's GEMM
-// library on numbers. GFLOP/s, best of a few repeats, all threads.
+// library on numbers, beside Loupe's own AVX512_BF16 kernel (the backend's bf16 path, weights
+// read as stored). GFLOP/s, best of a few repeats, all threads.
 //
-//   bench_gemm_libs [--threads N] [--m 1,16,256]
+//   bench_gemm_libs [--threads N] [--m 1,16,256] [--shapes 0,1]   (shape indices, default all)
 #include <cblas.h>
 
 #include <algorithm>
@@ -12,10 +13,15 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "backend/cpu/cpu_gemm_bf16.h"
+#include "backend/cpu/thread_pool.h"
+#include "core/dtype.h"
 
 #if LOUPE_BENCH_HAS_DNNL
 #include <omp.h>
@@ -97,11 +103,26 @@ double dnnl_seconds(dnnl::engine& eng, dnnl::stream& strm, int m, int n, int k, 
 }
 #endif
 
+// Loupe's bf16 kernel on [N,K] bf16 weights as the checkpoint stores them (cold copies as above).
+double loupe_seconds(loupe::cpu::ThreadPool& pool, loupe::cpu::Bf16Activations mode, int m, int n, int k,
+                     const std::vector<float>& a32,
+                     const std::vector<float>& w32) {
+  std::vector<uint16_t> w16(w32.size());
+  for (size_t i = 0; i < w32.size(); ++i) w16[i] = loupe::f32_to_bf16(w32[i]);
+  std::vector<std::vector<uint16_t>> w(cold_copies(2.0 * w16.size()), w16);
+  std::vector<float> c(size_t(m) * n);
+  std::vector<uint16_t> scratch;
+  return best_seconds([&](int i) {
+    loupe::cpu::gemm_bf16(c.data(), n, a32.data(), w[i % w.size()].data(), m, n, k, mode, scratch, pool);
+  });
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int threads = int(std::max(1u, std::thread::hardware_concurrency()));
   std::vector<int> ms = {1, 16, 256};
+  std::vector<int> shapes;  // indices into kShapes; empty = all
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--threads")) {
       threads = std::max(1, std::atoi(argv[i + 1]));
@@ -109,12 +130,17 @@ int main(int argc, char** argv) {
       ms.clear();
       std::stringstream ss(argv[i + 1]);
       for (std::string item; std::getline(ss, item, ',');) ms.push_back(std::atoi(item.c_str()));
+    } else if (!std::strcmp(argv[i], "--shapes")) {
+      std::stringstream ss(argv[i + 1]);
+      for (std::string item; std::getline(ss, item, ',');) shapes.push_back(std::atoi(item.c_str()));
     } else {
-      std::fprintf(stderr, "usage: bench_gemm_libs [--threads N] [--m 1,16,256]\n");
+      std::fprintf(stderr, "usage: bench_gemm_libs [--threads N] [--m 1,16,256] [--shapes 0,1]\n");
       return 2;
     }
   }
   openblas_set_num_threads(threads);
+  loupe::cpu::ThreadPool pool(threads);
+  const bool loupe_bf16 = loupe::cpu::has_avx512_bf16();
 #if LOUPE_BENCH_HAS_DNNL
   omp_set_num_threads(threads);
   dnnl::engine eng(dnnl::engine::kind::cpu, 0);
@@ -122,13 +148,15 @@ int main(int argc, char** argv) {
   const dnnl_version_t* v = dnnl_version();
   std::printf("threads %d, oneDNN %d.%d.%d (isa %s)\n", threads, v->major, v->minor, v->patch,
               dnnl_get_effective_cpu_isa() >= dnnl_cpu_isa_avx512_core_bf16 ? "avx512_core_bf16+" : "below bf16");
-  std::printf("| shape | M | OpenBLAS f32 | oneDNN f32 | oneDNN f32 prepacked | oneDNN bf16 | oneDNN bf16 prepacked | fastest |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---:|---|\n");
+  std::printf("| shape | M | OpenBLAS f32 | oneDNN f32 | oneDNN f32 prepacked | oneDNN bf16 | oneDNN bf16 prepacked | Loupe bf16 | Loupe bf16 exact-x | fastest |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
 #else
   std::printf("threads %d, oneDNN not found at build time: OpenBLAS only\n", threads);
-  std::printf("| shape | M | OpenBLAS f32 |\n|---|---:|---:|\n");
+  std::printf("| shape | M | OpenBLAS f32 | Loupe bf16 |\n|---|---:|---:|---:|\n");
 #endif
-  for (const Shape& s : kShapes) {
+  for (int index = 0; index < int(std::size(kShapes)); ++index) {
+    if (!shapes.empty() && std::find(shapes.begin(), shapes.end(), index) == shapes.end()) continue;
+    const Shape& s = kShapes[index];
     std::vector<float> w(size_t(s.n) * s.k);
     fill(w, 1);
     std::vector<std::vector<float>> w_cold(cold_copies(4.0 * w.size()) - 1, w);  // extra fp32 copies
@@ -144,23 +172,31 @@ int main(int argc, char** argv) {
       }) / 1e9;
 #if LOUPE_BENCH_HAS_DNNL
       using dt = dnnl::memory::data_type;
-      const double results[5] = {blas, flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::f32, false, a, w) / 1e9,
+      using loupe::cpu::Bf16Activations;
+      const double results[7] = {blas, flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::f32, false, a, w) / 1e9,
                                  flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::f32, true, a, w) / 1e9,
                                  flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::bf16, false, a, w) / 1e9,
-                                 flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::bf16, true, a, w) / 1e9};
-      const char* names[5] = {"OpenBLAS f32", "oneDNN f32", "oneDNN f32 prepacked", "oneDNN bf16",
-                              "oneDNN bf16 prepacked"};
-      const int best = int(std::max_element(results, results + 5) - results);
-      std::printf("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %s (%.2fx OpenBLAS) |\n", s.name, m, results[0],
-                  results[1], results[2], results[3], results[4], names[best], results[best] / results[0]);
+                                 flops / dnnl_seconds(eng, strm, m, s.n, s.k, dt::bf16, true, a, w) / 1e9,
+                                 loupe_bf16 ? flops / loupe_seconds(pool, Bf16Activations::Rounded, m, s.n, s.k, a, w) / 1e9 : 0.0,
+                                 loupe_bf16 ? flops / loupe_seconds(pool, Bf16Activations::Exact, m, s.n, s.k, a, w) / 1e9 : 0.0};
+      const char* names[7] = {"OpenBLAS f32", "oneDNN f32", "oneDNN f32 prepacked", "oneDNN bf16",
+                              "oneDNN bf16 prepacked", "Loupe bf16", "Loupe bf16 exact-x"};
+      const int best = int(std::max_element(results, results + 7) - results);
+      std::printf("| %s | %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %s (%.2fx OpenBLAS) |\n", s.name, m,
+                  results[0], results[1], results[2], results[3], results[4], results[5], results[6], names[best],
+                  results[best] / results[0]);
 #else
-      std::printf("| %s | %d | %.1f |\n", s.name, m, blas);
+      std::printf("| %s | %d | %.1f | %.1f |\n", s.name, m, blas,
+                  loupe_bf16 ? flops / loupe_seconds(pool, loupe::cpu::Bf16Activations::Rounded, m, s.n, s.k, a, w) / 1e9
+                             : 0.0);
 #endif
       std::fflush(stdout);
     }
   }
   std::printf("(GFLOP/s; weights [N,K], rotated over >= %.0f MB of copies so they come from memory, not cache;\n"
               " bf16: bf16 activations and weights, fp32 output; prepacked: weights reordered once into oneDNN's\n"
-              " blocked layout, as a loader would at load time)\n", kColdBytes / 1e6);
+              " blocked layout, as a loader would at load time; Loupe bf16: the CPU backend's vdpbf16ps kernel on the\n"
+              " weights as stored, activations rounded to bf16; exact-x: fp32 activations split into 3 bf16 parts)\n",
+              kColdBytes / 1e6);
   return 0;
 }

@@ -13,7 +13,10 @@ struct LinearShape {
 };
 // Odd sizes on purpose: single rows (decode), sizes off any tile multiple, K not a
 // multiple of 8 (unaligned bf16 rows).
-const LinearShape kLinearShapes[] = {{1, 1, 1}, {1, 64, 16}, {7, 33, 72}, {33, 130, 100}, {130, 96, 257}, {64, 512, 1024}};
+// 4..6 rows and 700 outputs at K 2048 cover every register-tile remainder and several L2
+// blocks of the bf16 kernel.
+const LinearShape kLinearShapes[] = {{1, 1, 1},     {1, 64, 16},     {7, 33, 72},    {33, 130, 100},
+                                     {130, 96, 257}, {64, 512, 1024}, {5, 700, 2048}, {6, 7, 31}};
 
 TEST_P(BackendTest, LinearMatchesReference) {
   // Weights as stored: bf16 checkpoints, fp32 checkpoints (and the activation dtype).

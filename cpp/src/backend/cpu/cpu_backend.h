@@ -1,10 +1,13 @@
 #pragma once
-// CPU backend: fp32 activations, weights fp32 or bf16 (as stored), GEMM through OpenBLAS,
+// CPU backend: fp32 activations, weights fp32 or bf16 (as stored); fp32 GEMM through
+// OpenBLAS, bf16 GEMM through an AVX512_BF16 kernel with bf16-rounded activations,
 // everything else parallel loops on a small spin-then-sleep thread pool. Attention uses online softmax over key blocks so
 // no [T, T] score matrix is ever materialised.
 #include <memory>
+#include <vector>
 
 #include "backend/backend.h"
+#include "backend/cpu/cpu_gemm_bf16.h"
 #include "backend/cpu/thread_pool.h"
 
 namespace loupe {
@@ -18,6 +21,15 @@ class CpuBackend final : public Backend {
   DType activation_dtype() const override { return DType::F32; }
   int threads() const { return threads_; }
   cpu::ThreadPool& pool() { return *pool_; }
+  // Tests and benchmarks: run the portable (non-AVX512_BF16) bf16 linear path even where
+  // the CPU has vdpbf16ps, so both paths are checked on one machine.
+  void set_portable_kernels(bool portable) { use_avx512_bf16_ = !portable && cpu::has_avx512_bf16(); }
+  // How activations enter linears with bf16 weights (cpu_gemm_bf16.h). Default Exact (the
+  // fp32 golden parity of bf16 checkpoints); Rounded is PyTorch's bf16 semantics and the fast
+  // path for prefill and the vision tower. The environment variable
+  // LOUPE_CPU_BF16_ACTIVATIONS=rounded|exact sets the default of every new backend.
+  void set_bf16_activations(cpu::Bf16Activations mode) { bf16_activations_ = mode; }
+  cpu::Bf16Activations bf16_activations() const { return bf16_activations_; }
 
   void* allocate(size_t bytes) override;
   void deallocate(void* ptr) override;
@@ -52,6 +64,10 @@ class CpuBackend final : public Backend {
  private:
   int threads_;
   std::unique_ptr<cpu::ThreadPool> pool_;
+  bool use_avx512_bf16_ = cpu::has_avx512_bf16();
+  cpu::Bf16Activations bf16_activations_;
+  std::vector<uint16_t> bf16_scratch_;  // bf16 activations of the current linear
+  std::vector<float> f32_scratch_;      // the same, held in fp32, where vdpbf16ps is missing
 };
 
 }  // namespace loupe

@@ -1,12 +1,17 @@
-// y = x · wᵀ (+ bias). fp32 weights go straight to OpenBLAS. bf16 weights: small M (decode)
-// streams the bf16 rows once with an fp32 dot per output; larger M converts blocks of
-// weight rows to fp32 and runs sgemm on each block, so the fp32 copy stays cache-sized.
+// y = x · wᵀ (+ bias). fp32 weights go straight to OpenBLAS (the fp32 golden path). bf16
+// weights: activations enter exact (fp32) or rounded to bf16 (PyTorch bf16), see
+// cpu_gemm_bf16.h. With AVX512_BF16 the vdpbf16ps kernel (cpu_gemm_bf16.cpp) serves rounded
+// activations at every M and exact ones where the weight stream is the limit (M <= 4; its 3
+// passes would cost more than sgemm above that). Otherwise small M streams the bf16 rows
+// once with an fp32 dot per output; larger M converts blocks of weight rows to fp32 and runs
+// sgemm on each block, so the fp32 copy stays cache-sized.
 #include <cblas.h>
 
 #include <algorithm>
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_gemm_bf16.h"
 #include "backend/cpu/cpu_kernels.h"
 
 namespace loupe {
@@ -70,6 +75,17 @@ void CpuBackend::linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) {
                 int(k), 0.f, yp, int(n));
   } else if (w.dtype == DType::BF16) {
     const uint16_t* wp = w.ptr<uint16_t>();
+    const bool rounded = bf16_activations_ == cpu::Bf16Activations::Rounded;
+    if (use_avx512_bf16_ && (rounded || m <= 4)) {
+      cpu::gemm_bf16(yp, n, xp, wp, m, n, k, bf16_activations_, bf16_scratch_, *pool_);
+      if (bias) add_bias(yp, m, n, *bias, *pool_);
+      return;
+    }
+    if (rounded) {  // the same bf16 activations as the kernel, held in fp32
+      f32_scratch_.resize(size_t(m * k));
+      for (int64_t i = 0; i < m * k; ++i) f32_scratch_[i] = bf16_to_f32(f32_to_bf16(xp[i]));
+      xp = f32_scratch_.data();
+    }
     if (m <= 4) {
       pool_->parallel_for(n, [&](int64_t cb, int64_t ce) {
         for (int64_t c = cb; c < ce; ++c)
