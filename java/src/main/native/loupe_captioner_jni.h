@@ -165,14 +165,15 @@ class NativeCaptioner {
     return with_error_kind([&] { return captioner_->cancel(static_cast<uint64_t>(id)); });
   }
 
-  static constexpr int32_t kStatsCount = 10;
-  // Fills out[kStatsCount] in NativeStats order (a Java long[], no native allocation).
+  static constexpr int32_t kStatsCount = 12;
+  // Fills out[kStatsCount] in EngineStats order (a Java long[], no native allocation).
   void stats_into(int64_t* out) const {
     with_error_kind([&] {
       const EngineStats s = captioner_->stats();
       const int64_t values[kStatsCount] = {s.waiting, s.running, s.completed, s.failed,
                                            s.kv_capacity_tokens, s.kv_free_tokens, s.prefix_hit_tokens,
-                                           s.prefix_miss_tokens, s.generated_tokens, s.prefill_tokens};
+                                           s.prefix_miss_tokens, s.generated_tokens, s.prefill_tokens,
+                                           s.vision_cache_hits, s.vision_cache_misses};
       std::copy(values, values + kStatsCount, out);
       return 0;
     });

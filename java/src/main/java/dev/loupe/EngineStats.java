@@ -1,6 +1,9 @@
 package dev.loupe;
 
-/** A snapshot of the engine's counters. */
+/**
+ * A snapshot of the engine's counters. Vision-cache hits are images whose vision-tower
+ * features were reused (same pixels, same preprocessing) instead of recomputed.
+ */
 public record EngineStats(
     long waiting,
     long running,
@@ -11,7 +14,9 @@ public record EngineStats(
     long prefixHitTokens,
     long prefixMissTokens,
     long generatedTokens,
-    long prefillTokens) {
+    long prefillTokens,
+    long visionCacheHits,
+    long visionCacheMisses) {
 
   /** Share of prompt tokens served from the prefix cache so far (0 when none were seen). */
   public double prefixHitRate() {

@@ -158,8 +158,8 @@ public final class CaptionerNative {
 
     public native @Cast("bool") boolean cancel(long id);
 
-    /** Fills {@code out[10]}: waiting, running, completed, failed, kv capacity, kv free,
-     *  prefix hit, prefix miss, generated and prefill tokens. */
+    /** Fills {@code out[12]}: waiting, running, completed, failed, kv capacity, kv free,
+     *  prefix hit, prefix miss, generated and prefill tokens, vision-cache hits and misses. */
     public native void stats_into(@Cast("int64_t*") long[] out);
 
     public native void close();
