@@ -288,6 +288,8 @@ public final class CaptionService implements Closeable {
       try {
         EngineStats s = engine.stats();
         engineWaiting = s.waiting();
+        visionHits = s.visionCacheHits();
+        visionMisses = s.visionCacheMisses();
       } catch (RuntimeException e) {
         LOG.debug("engine stats unavailable", e);
       }

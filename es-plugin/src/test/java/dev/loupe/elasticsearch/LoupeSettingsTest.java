@@ -1,0 +1,61 @@
+package dev.loupe.elasticsearch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loupe.Options;
+import org.elasticsearch.common.settings.Settings;
+import org.elasticsearch.core.TimeValue;
+import org.junit.jupiter.api.Test;
+
+class LoupeSettingsTest {
+  @Test
+  void defaults() {
+    Settings none = Settings.EMPTY;
+    assertEquals("cpu", LoupeSettings.DEVICE_SETTING.get(none));
+    assertEquals(0, LoupeSettings.THREADS.get(none));
+    assertEquals(16, LoupeSettings.MAX_RUNNING.get(none));
+    assertEquals(1024, LoupeSettings.QUEUE_SIZE.get(none));
+    assertEquals(TimeValue.timeValueMinutes(5), LoupeSettings.TIMEOUT.get(none));
+    assertEquals(50_000_000L, LoupeSettings.IMAGE_MAX_PIXELS.get(none), "a 100 MP image is refused by default");
+    assertEquals(32L << 20, LoupeSettings.IMAGE_MAX_BYTES.get(none).getBytes());
+  }
+
+  @Test
+  void engineOptionsFollowTheSettings() {
+    Settings settings =
+        Settings.builder()
+            .put("loupe.device", "cuda:1")
+            .put("loupe.threads", 6)
+            .put("loupe.kv_cache.size", "2gb")
+            .put("loupe.batch.max_running", 8)
+            .put("loupe.image.max_bytes", "4mb")
+            .put("loupe.image.max_pixels", 1_000_000)
+            .put("loupe.image.max_resize_pixels", 500_000)
+            .build();
+    Options options = LoupeSettings.engineOptions(settings);
+    assertEquals("cuda:1", options.device());
+    assertEquals(6, options.threads());
+    assertEquals(2L << 30, options.kvCacheBytes());
+    assertEquals(8, options.maxRunning());
+    assertEquals(9, options.queueLimit(), "the plugin queues; the engine holds at most one batch and one more");
+    assertEquals(4L << 20, options.maxImageBytes());
+    assertEquals(1_000_000, options.maxDecodedPixels());
+    assertEquals(500_000, options.maxPixels());
+    assertEquals(0, options.minPixels());
+  }
+
+  @Test
+  void invalidValuesNameTheSetting() {
+    IllegalArgumentException device =
+        assertThrows(IllegalArgumentException.class, () -> LoupeSettings.DEVICE_SETTING.get(Settings.builder().put("loupe.device", "gpu").build()));
+    assertTrue(device.getMessage().contains("[loupe.device] must be [cpu] or [cuda:N], got [gpu]"), device.getMessage());
+    IllegalArgumentException running =
+        assertThrows(IllegalArgumentException.class, () -> LoupeSettings.MAX_RUNNING.get(Settings.builder().put("loupe.batch.max_running", 0).build()));
+    assertTrue(running.getMessage().contains("loupe.batch.max_running"), running.getMessage());
+    IllegalArgumentException timeout =
+        assertThrows(IllegalArgumentException.class, () -> LoupeSettings.TIMEOUT.get(Settings.builder().put("loupe.timeout", "soon").build()));
+    assertTrue(timeout.getMessage().contains("loupe.timeout"), timeout.getMessage());
+  }
+}

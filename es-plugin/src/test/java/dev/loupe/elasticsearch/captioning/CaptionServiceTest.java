@@ -1,0 +1,263 @@
+package dev.loupe.elasticsearch.captioning;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loupe.Caption;
+import dev.loupe.LoupeEngine;
+import dev.loupe.Prompt;
+import dev.loupe.SamplingParams;
+import dev.loupe.elasticsearch.stats.NodeCaptionStats;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Supplier;
+import org.elasticsearch.ElasticsearchTimeoutException;
+import org.elasticsearch.common.logging.LogConfigurator;
+import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
+import org.elasticsearch.core.TimeValue;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Admission, back-pressure, deadlines and exactly-once completion of the node's service. */
+class CaptionServiceTest {
+  static final CaptionJob JOB = new CaptionJob(Prompt.of("Describe this image."), SamplingParams.greedy(3), 4096, 40960);
+  static byte[] rocket;
+
+  TestServices services;
+
+  @BeforeAll
+  static void image() throws Exception {
+    LogConfigurator.configureESLogging();
+    rocket = Files.readAllBytes(TestServices.TESTDATA.resolve("images/rocket.jpg"));
+  }
+
+  @BeforeEach
+  void threads() {
+    services = new TestServices();
+  }
+
+  @AfterEach
+  void stop() {
+    services.close();
+  }
+
+  /** Collects completions; fails the test if any document completes twice. */
+  static final class Outcomes {
+    final Map<Integer, Object> results = new ConcurrentHashMap<>();
+    final AtomicInteger duplicates = new AtomicInteger();
+    final CountDownLatch all;
+
+    Outcomes(int count) {
+      all = new CountDownLatch(count);
+    }
+
+    BiConsumer<Caption, Exception> handler(int document) {
+      return (caption, error) -> {
+        Object previous = results.put(document, caption != null ? caption : error);
+        if (previous != null) duplicates.incrementAndGet();
+        all.countDown();
+      };
+    }
+
+    void await() throws InterruptedException {
+      assertTrue(all.await(120, TimeUnit.SECONDS), "every document completes: " + results.size());
+      Thread.sleep(50);
+      assertEquals(0, duplicates.get(), "no document completes twice");
+    }
+
+    long count(Class<?> type) {
+      return results.values().stream().filter(type::isInstance).count();
+    }
+  }
+
+  @Test
+  void fullQueueRejectsAndEveryDocumentCompletesOnce() throws Exception {
+    CaptionService service = services.service(TestServices.TINY_TIED, 2, 4, TimeValue.timeValueMinutes(2));
+    CountDownLatch loaded = new CountDownLatch(1);
+    Supplier<LoupeEngine> slowOpen =
+        () -> {
+          try {
+            loaded.await();
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+          return TestServices.opener(TestServices.TINY_TIED).get();
+        };
+    ExecutorService loader = Executors.newSingleThreadExecutor();
+    try {
+      service.startLoading(slowOpen, loader);
+      Outcomes outcomes = new Outcomes(10);
+      // The model is still loading: 4 documents fit the queue, 6 are rejected at once.
+      for (int i = 0; i < 10; i++) service.submit(() -> rocket, JOB, outcomes.handler(i));
+      assertEquals(6, outcomes.results.size());
+      for (Object rejected : outcomes.results.values()) {
+        assertInstanceOf(EsRejectedExecutionException.class, rejected);
+        assertTrue(((Exception) rejected).getMessage().contains("queue is full"), ((Exception) rejected).getMessage());
+      }
+      assertEquals(4, service.stats().queue().depth());
+      loaded.countDown();
+      outcomes.await();
+      assertEquals(4, outcomes.count(Caption.class));
+      NodeCaptionStats stats = service.stats();
+      assertEquals(new NodeCaptionStats.Documents(10, 4, 0, 6, 0, 0), stats.documents());
+      assertTrue(stats.model().loaded());
+      assertEquals(0, stats.queue().depth());
+      assertEquals(4, stats.queue().limit());
+      assertTrue(stats.imagesPerSecond() > 0 && stats.tokensPerSecond() > 0);
+      assertTrue(stats.latencyMs().total() > 0 && stats.latencyMs().total() >= stats.latencyMs().decode());
+    } finally {
+      service.close();
+      loader.shutdownNow();
+    }
+  }
+
+  @Test
+  void concurrentBurstNeverLosesADocument() throws Exception {
+    CaptionService service = services.tiny(2, 8, TimeValue.timeValueMinutes(2));
+    ExecutorService clients = Executors.newFixedThreadPool(4);
+    try {
+      int documents = 40;
+      Outcomes outcomes = new Outcomes(documents);
+      for (int i = 0; i < documents; i++) {
+        int id = i;
+        clients.execute(() -> service.submit(() -> rocket, JOB, outcomes.handler(id)));
+      }
+      outcomes.await();
+      long captioned = outcomes.count(Caption.class);
+      long rejected = outcomes.count(EsRejectedExecutionException.class);
+      assertEquals(documents, captioned + rejected, outcomes.results.toString());
+      assertTrue(captioned >= 8, "at least a full queue is captioned: " + captioned);
+      NodeCaptionStats.Documents counted = service.stats().documents();
+      assertEquals(new NodeCaptionStats.Documents(documents, captioned, 0, rejected, 0, 0), counted);
+    } finally {
+      clients.shutdownNow();
+      service.close();
+    }
+  }
+
+  @Test
+  void deadlineFailsADocumentThatWaitsTooLong() throws Exception {
+    CaptionService service = services.service(TestServices.TINY_TIED, 1, 4, TimeValue.timeValueMillis(200));
+    service.startLoading(() -> { throw new AssertionError("never loads in this test"); }, task -> {});  // stays loading
+    Outcomes outcomes = new Outcomes(1);
+    service.submit(() -> rocket, JOB, outcomes.handler(0));
+    outcomes.await();
+    Object result = outcomes.results.get(0);
+    assertInstanceOf(ElasticsearchTimeoutException.class, result);
+    assertTrue(((Exception) result).getMessage().contains("timed out"), ((Exception) result).getMessage());
+    assertTrue(((Exception) result).getMessage().contains("loupe.timeout [200ms]"), ((Exception) result).getMessage());
+    NodeCaptionStats stats = service.stats();
+    assertEquals(new NodeCaptionStats.Documents(1, 0, 0, 0, 1, 0), stats.documents());
+    assertEquals(0, stats.queue().depth());
+  }
+
+  @Test
+  void deadlineFailsAStartedDocumentAndFreesItsSlot() throws Exception {
+    // Long enough for the second document's caption on a busy machine.
+    CaptionService service = services.tiny(1, 4, TimeValue.timeValueSeconds(3));
+    Outcomes outcomes = new Outcomes(1);
+    CountDownLatch timedOut = new CountDownLatch(1);
+    // The document holds the only batch slot while its image is read; the deadline passes.
+    service.submit(
+        () -> {
+          try {
+            timedOut.await();
+          } catch (InterruptedException e) {
+            throw new IllegalStateException(e);
+          }
+          return rocket;
+        },
+        JOB,
+        (caption, error) -> {
+          outcomes.handler(0).accept(caption, error);
+          timedOut.countDown();
+        });
+    outcomes.await();
+    assertInstanceOf(ElasticsearchTimeoutException.class, outcomes.results.get(0));
+    // Its slot is free again although its engine request is submitted (and cancelled) only now.
+    Outcomes next = new Outcomes(1);
+    service.submit(() -> rocket, JOB, next.handler(0));
+    next.await();
+    assertInstanceOf(Caption.class, next.results.get(0));
+    assertEquals(new NodeCaptionStats.Documents(2, 1, 0, 0, 1, 0), service.stats().documents());
+    service.close();
+  }
+
+  @Test
+  void badImageFailsOnlyItsDocument() throws Exception {
+    CaptionService service = services.tiny(2, 8, TimeValue.timeValueMinutes(1));
+    Outcomes outcomes = new Outcomes(3);
+    service.submit(() -> rocket, JOB, outcomes.handler(0));
+    service.submit(() -> "not an image".getBytes(), JOB, outcomes.handler(1));
+    service.submit(() -> { throw new IllegalArgumentException("field [image] is not valid base64"); }, JOB, outcomes.handler(2));
+    outcomes.await();
+    assertInstanceOf(Caption.class, outcomes.results.get(0));
+    assertInstanceOf(IllegalArgumentException.class, outcomes.results.get(1));
+    assertTrue(((Exception) outcomes.results.get(1)).getMessage().startsWith("image_caption cannot use the image: [bad_image]"));
+    assertEquals("field [image] is not valid base64", ((Exception) outcomes.results.get(2)).getMessage());
+    assertEquals(new NodeCaptionStats.Documents(3, 1, 2, 0, 0, 0), service.stats().documents());
+    service.close();
+  }
+
+  @Test
+  void modelThatFailsToLoadFailsWaitingAndLaterDocuments(@TempDir Path dir) throws Exception {
+    Files.writeString(dir.resolve("config.json"), "{}");
+    CaptionService service = services.service(dir, 1, 4, TimeValue.MINUS_ONE);
+    Outcomes waiting = new Outcomes(1);
+    service.submit(() -> rocket, JOB, waiting.handler(0));  // arrives while loading
+    service.startLoading(TestServices.opener(dir), Runnable::run);
+    waiting.await();
+    Outcomes later = new Outcomes(1);
+    service.submit(() -> rocket, JOB, later.handler(0));
+    later.await();
+    for (Object result : List.of(waiting.results.get(0), later.results.get(0))) {
+      assertInstanceOf(IllegalStateException.class, result);
+      assertTrue(((Exception) result).getMessage().contains("model [" + dir + "] failed to load"), ((Exception) result).getMessage());
+    }
+    NodeCaptionStats stats = service.stats();
+    assertTrue(!stats.model().loaded() && stats.model().error() != null, stats.model().toString());
+    assertEquals(2, stats.documents().failed());
+  }
+
+  @Test
+  void nodeWithoutModelFailsDocumentsWithTheReason() throws Exception {
+    CaptionService service = services.service(null, 1, 4, TimeValue.MINUS_ONE);
+    service.startLoading(() -> { throw new AssertionError("nothing to load"); }, Runnable::run);
+    Outcomes outcomes = new Outcomes(1);
+    service.submit(() -> rocket, JOB, outcomes.handler(0));
+    outcomes.await();
+    Exception error = (Exception) outcomes.results.get(0);
+    assertTrue(error.getMessage().contains("[loupe.model.path] is not set on this node"), error.getMessage());
+    NodeCaptionStats stats = service.stats();
+    assertNull(stats.model().path());
+    assertEquals(1, stats.documents().failed());
+  }
+
+  @Test
+  void closeCompletesDocumentsInFlight() throws Exception {
+    CaptionService service = services.tiny(1, 4, TimeValue.MINUS_ONE);
+    Outcomes outcomes = new Outcomes(3);
+    CaptionJob slow = new CaptionJob(Prompt.of("Describe this image."), SamplingParams.greedy(4096), 4096, 40960);
+    for (int i = 0; i < 3; i++) service.submit(() -> rocket, slow, outcomes.handler(i));
+    Thread.sleep(100);
+    service.close();
+    outcomes.await();
+    assertEquals(3, outcomes.results.values().stream().filter(r -> r instanceof Exception).count() + outcomes.count(Caption.class));
+    assertNotNull(service.stats());
+  }
+}
