@@ -12,6 +12,8 @@
 
 namespace loupe::engine {
 
+class Sampler;
+
 struct ModelInfo {
   int32_t vocab_size = 0;
   int32_t image_token_id = -1;
@@ -51,6 +53,13 @@ struct StepBatch {
   std::vector<int32_t> visual_item;         // index into items, or -1 for text
   std::vector<int32_t> visual_row;          // merged-token row inside that item
   std::vector<StepItem*> items;
+  // Sampling inside the runner (on the model's device, so only ids come back): samplers[b]
+  // picks sequence b's next token, null when this step does not complete its prompt. A
+  // runner that samples fills next_tokens [batch_size] (each already accepted by its
+  // sampler, -1 where null) and may leave the logits empty; one that does not leaves
+  // next_tokens empty and the engine samples the logits.
+  std::vector<Sampler*> samplers;
+  std::vector<int32_t> next_tokens;
 };
 
 // M-RoPE table of a whole prompt, computed once per request (spec §9.8).
@@ -69,7 +78,8 @@ class ModelRunner {
   virtual void allocate_kv(int32_t capacity_slots) = 0;
   virtual PromptPositions positions(const std::vector<int32_t>& input_ids,
                                     const std::vector<StepItem>& items) = 0;
-  // Returns logits [batch_size, vocab] fp32 host for the last new token of each sequence.
+  // Returns logits [batch_size, vocab] fp32 host for the last new token of each sequence,
+  // or fills batch.next_tokens instead (see StepBatch::samplers).
   virtual void forward(StepBatch& batch, std::vector<float>& logits) = 0;
 };
 

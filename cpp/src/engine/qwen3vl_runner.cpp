@@ -8,6 +8,7 @@
 #include "backend/backend.h"
 #include "core/error.h"
 #include "engine/model_runner.h"
+#include "engine/sampler.h"
 #include "model/config.h"
 #include "model/forward_batch.h"
 #include "model/kv_cache.h"
@@ -33,7 +34,8 @@ class Qwen3VLRunner final : public ModelRunner {
  public:
   Qwen3VLRunner(const std::string& model_dir, const EngineOptions& options)
       : backend_(make_backend(Device::parse(options.device), options.threads)),
-        model_(std::make_unique<model::Qwen3VLModel>(*backend_, model_dir)) {
+        model_(std::make_unique<model::Qwen3VLModel>(*backend_, model_dir,
+                                                     model::LoadOptions{false, options.int8_text_weights})) {
     const model::ModelConfig& config = model_->config();
     info_.vocab_size = int32_t(config.text.vocab_size);
     info_.image_token_id = config.image_token_id;
@@ -96,10 +98,40 @@ class Qwen3VLRunner final : public ModelRunner {
       fb.items.push_back(&items[k]);
     }
     fb.kv_cache = kv_.get();
-    logits = model_->forward(batch.input_ids, batch.positions, fb);
+    Buffer device_logits = model_->forward_logits(batch.input_ids, batch.positions, fb);
+    sample_on_device(batch, device_logits);
+    logits.clear();
   }
 
  private:
+  // The step's tokens are drawn where the logits are (Backend::sample): a device backend
+  // returns only ids; each request's Sampler supplies its row (penalties, its own RNG draw)
+  // and records the pick, so results equal the host sampler's on the same logits.
+  void sample_on_device(StepBatch& batch, Tensor logits) {
+    const size_t rows = size_t(batch.batch_size);
+    LOUPE_CHECK(batch.samplers.size() == rows, Internal, "step has ", batch.samplers.size(), " samplers for ",
+                rows, " sequences");
+    batch.next_tokens.assign(rows, -1);
+    SamplingBatch sampling;
+    bool any = false;
+    for (Sampler* s : batch.samplers) {
+      if (s) {
+        s->add_row(sampling);
+        any = true;
+      } else {
+        sampling.rows.emplace_back();  // greedy placeholder; its pick is ignored
+      }
+    }
+    if (!any) return;
+    std::vector<int32_t> ids(rows);
+    backend_->sample(ids.data(), logits, sampling);
+    for (size_t b = 0; b < rows; ++b) {
+      if (!batch.samplers[b]) continue;
+      batch.samplers[b]->accept(ids[b]);
+      batch.next_tokens[b] = ids[b];
+    }
+  }
+
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<model::Qwen3VLModel> model_;
   std::unique_ptr<model::KVCache> kv_;

@@ -390,6 +390,7 @@ void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
     batch.extend_prefix_lens.push_back(c.begin);
     batch.extend_seq_lens.push_back(c.end - c.begin);
     batch.kv_slots.push_back(r.kv_slots.data());
+    batch.samplers.push_back(c.end == r.seq_len() ? r.sampler.get() : nullptr);
     const int32_t prompt_len = r.prompt_len();
     int32_t last_item = -1, last_index = -1;
     for (int32_t i = c.begin; i < c.end; ++i) {
@@ -428,8 +429,9 @@ void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
   const auto start = Clock::now();
   try {
     runner_->forward(batch, logits_);
-    LOUPE_CHECK(logits_.size() >= size_t(batch.batch_size) * size_t(info_.vocab_size), Internal,
-                "model returned ", logits_.size(), " logits for a batch of ", batch.batch_size);
+    LOUPE_CHECK(batch.next_tokens.size() == size_t(batch.batch_size) ||
+                    logits_.size() >= size_t(batch.batch_size) * size_t(info_.vocab_size),
+                Internal, "model returned ", logits_.size(), " logits for a batch of ", batch.batch_size);
   } catch (...) {
     auto [kind, message] = describe_current_exception();
     for (const Chunk& c : chunks) finish(*c.req, FinishReason::Error, kind, message);
@@ -451,7 +453,9 @@ void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
     if (r.kv_len() >= r.prompt_len())  // prompt done: features no longer needed here
       for (auto& item : r.items) item.features.reset();
     if (chunks[b].end == r.seq_len()) {
-      const int32_t token = r.sampler->sample(&logits_[b * size_t(info_.vocab_size)], info_.vocab_size);
+      const int32_t token = batch.next_tokens.empty()
+                                ? r.sampler->sample(&logits_[b * size_t(info_.vocab_size)], info_.vocab_size)
+                                : batch.next_tokens[b];
       after_token(r, token);
     }
     if (!r.finished && mode == StepMode::Extend) cache_progress(r);

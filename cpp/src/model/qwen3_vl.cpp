@@ -48,7 +48,7 @@ Qwen3VLModel::Qwen3VLModel(Backend& backend, const std::filesystem::path& dir, c
     : backend_(backend), config_(load_model_config(dir)) {
   try {
     checkpoint_ = std::make_unique<Checkpoint>(Checkpoint::open(dir));
-    weights_ = std::make_unique<Weights>(backend, config_, *checkpoint_, WeightOptions{options.upcast_to_f32});
+    weights_ = std::make_unique<Weights>(backend, config_, *checkpoint_, WeightOptions{options.upcast_to_f32, options.int8_text_linears});
   } catch (const Error& e) {
     if (e.kind() != ErrorKind::ModelLoad) throw;
     throw Error(ErrorKind::ModelLoad, dir.string() + ": " + e.what());  // say which model
@@ -68,6 +68,15 @@ std::shared_ptr<VisionFeatures> Qwen3VLModel::encode_vision(const float* pixel_v
 
 std::vector<float> Qwen3VLModel::forward(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
                                          ForwardBatch& batch) {
+  Buffer logits = forward_logits(input_ids, positions, batch);
+  std::vector<float> out(size_t(logits.tensor().numel()));
+  backend_.to_host_f32(out.data(), logits);
+  backend_.synchronize();
+  return out;
+}
+
+Buffer Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
+                                   ForwardBatch& batch) {
   Backend& be = backend_;
   const TextConfig& tc = config_.text;
   const int64_t n = int64_t(input_ids.size()), D = tc.hidden_size, B = batch.batch_size;
@@ -194,10 +203,7 @@ std::vector<float> Qwen3VLModel::forward(std::span<const int32_t> input_ids, std
   Buffer hidden_last(be, act, {B, D}), logits(be, act, {B, tc.vocab_size});
   be.gather_rows(hidden_last, x, upload_i32(be, last));
   final_logits(be, *weights_, tc, hidden_last, logits);
-  std::vector<float> out(B * tc.vocab_size);
-  be.to_host_f32(out.data(), logits);
-  be.synchronize();
-  return out;
+  return logits;
 }
 
 }  // namespace loupe::model

@@ -44,6 +44,7 @@ VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, const std::
 
 struct LoadOptions {
   bool upcast_to_f32 = false;  // keep bf16 weights as stored unless asked
+  bool int8_text_linears = false;  // CPU: text decoder linears quantised to int8 (WeightOptions)
 };
 
 class Qwen3VLModel {
@@ -59,6 +60,10 @@ class Qwen3VLModel {
 
   std::vector<float> forward(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
                              ForwardBatch& batch);
+  // The same step with the logits left on the backend's device ([batch_size, vocab] in the
+  // activation dtype), for sampling there (Backend::sample).
+  Buffer forward_logits(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
+                        ForwardBatch& batch);
 
   const Weights& weights() const { return *weights_; }
   const std::vector<std::string>& unused_tensors() const;

@@ -16,25 +16,10 @@ void decoder_layer(Backend& be, const TextLayerWeights& w, const TextConfig& c, 
   Buffer a(be, act, {n, D}), qkv(be, act, {n, (H + 2 * K) * hd});
   be.rms_norm(a, x, w.input_norm, eps);
   be.linear(qkv, a, w.qkv, nullptr);
-  // Split the fused projection per head: rows of [n·(H+2K), hd] are q heads, k heads, v heads.
-  std::vector<int32_t> iq(n * H), ik(n * K), iv(n * K);
-  for (int64_t t = 0; t < n; ++t) {
-    for (int64_t h = 0; h < H; ++h) iq[t * H + h] = int32_t(t * (H + 2 * K) + h);
-    for (int64_t h = 0; h < K; ++h) {
-      ik[t * K + h] = int32_t(t * (H + 2 * K) + H + h);
-      iv[t * K + h] = int32_t(t * (H + 2 * K) + H + K + h);
-    }
-  }
-  Tensor heads = qkv.tensor().view({n * (H + 2 * K), hd});
+  // Split the fused projection into heads, QK-norm per head over hd, then M-RoPE (one op;
+  // the cache keeps post-RoPE keys).
   Buffer q(be, act, {n, H, hd}), k(be, act, {n, K, hd}), v(be, act, {n, K, hd});
-  be.gather_rows(q.tensor().view({n * H, hd}), heads, upload_i32(be, iq));
-  be.gather_rows(k.tensor().view({n * K, hd}), heads, upload_i32(be, ik));
-  be.gather_rows(v.tensor().view({n * K, hd}), heads, upload_i32(be, iv));
-  // QK-norm per head over hd, then M-RoPE; the cache keeps post-RoPE keys.
-  be.rms_norm(q, q, w.q_norm, eps);
-  be.rms_norm(k, k, w.k_norm, eps);
-  be.rope(q, step.cos, step.sin);
-  be.rope(k, step.cos, step.sin);
+  be.qkv_norm_rope(q, k, v, qkv, w.q_norm, w.k_norm, eps, step.cos, step.sin);
   be.kv_store(k_cache, v_cache, k, v, step.out_cache_loc);
   Buffer o(be, act, {n, H, hd});
   be.attention_paged(o, q, k_cache, v_cache, step.attention);
