@@ -1,0 +1,199 @@
+package dev.loupe.elasticsearch.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.loupe.Caption;
+import dev.loupe.CaptionRequest;
+import dev.loupe.ImageInput;
+import dev.loupe.Loupe;
+import dev.loupe.LoupeEngine;
+import dev.loupe.Options;
+import dev.loupe.Prompt;
+import dev.loupe.SamplingParams;
+import dev.loupe.elasticsearch.LoupeSettings;
+import dev.loupe.elasticsearch.processor.CaptionPreset;
+import dev.loupe.elasticsearch.testing.BulkBody;
+import dev.loupe.elasticsearch.testing.ClusterSpec;
+import dev.loupe.elasticsearch.testing.EsClient;
+import dev.loupe.elasticsearch.testing.EsCluster;
+import dev.loupe.elasticsearch.testing.TestPaths;
+import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import org.elasticsearch.common.settings.Settings;
+
+/**
+ * End-to-end images/s through Elasticsearch ({@code _bulk} with an {@code image_caption}
+ * pipeline on a real node) against the same images through the Java API in this JVM: same
+ * checkpoint, same engine options (built from the same node settings by
+ * {@link LoupeSettings#engineOptions}), same prompt, greedy decoding, same pixel budget.
+ * Order: Java API, Elasticsearch, Java API again (the machine may be shared: the two Java
+ * runs bracket the node's). Prints both rates and the ratio. Run with
+ * {@code scripts/bench-es-overhead} (README, "Benchmarks"). Pixels 0 = the checkpoint's
+ * preprocessor defaults, on both paths.
+ */
+public final class OverheadBenchmark {
+  private OverheadBenchmark() {}
+
+  public static void main(String[] args) throws Exception {
+    BenchConfig config = BenchConfig.parse(args);
+    List<byte[]> images = BenchImages.distinct(config.imageDir(), config.images());
+    System.out.printf("overhead benchmark: %d distinct images from %s, model %s%n", images.size(), config.imageDir(), config.model());
+    System.out.printf("  greedy, max_new_tokens %d, pixels [%d, %d], loupe.batch.max_running %d, loupe.threads %d, "
+        + "%d concurrent bulks of %d%n", config.maxNewTokens(), config.minPixels(), config.maxPixels(), config.maxRunning(),
+        config.threads(), config.concurrentBulks(), config.bulkSize());
+    System.out.printf("  load average before: %.2f%n", loadAverage());
+
+    Settings settings = config.nodeSettings(images.size());
+    Options options = LoupeSettings.engineOptions(settings);
+    double javaFirst = javaApi(config, options, images);
+    double es = elasticsearch(config, settings, images);
+    double javaSecond = javaApi(config, options, images);
+    double java = (javaFirst + javaSecond) / 2;
+
+    System.out.println();
+    System.out.printf("Java API         : %.2f images/s (runs: %.2f, %.2f)%n", java, javaFirst, javaSecond);
+    System.out.printf("Elasticsearch    : %.2f images/s%n", es);
+    System.out.printf("ratio ES / Java  : %.3f  (overhead %.1f%%)%n", es / java, 100 * (1 - es / java));
+    System.out.printf("load average after: %.2f%n", loadAverage());
+  }
+
+  /** images/s captioning every image through the Java API, at most max_running in flight as the plugin does. */
+  static double javaApi(BenchConfig config, Options options, List<byte[]> images) throws Exception {
+    try (LoupeEngine engine = Loupe.open(config.model(), options)) {
+      runJava(engine, config, images.subList(0, Math.min(images.size(), config.maxRunning())));  // warm-up
+      long start = System.nanoTime();
+      List<Caption> captions = runJava(engine, config, images);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      long tokens = captions.stream().mapToLong(c -> c.tokenIds().size()).sum();
+      System.out.printf("  Java API: %d images in %.2f s, %d tokens generated%n", captions.size(), seconds, tokens);
+      return images.size() / seconds;
+    }
+  }
+
+  private static List<Caption> runJava(LoupeEngine engine, BenchConfig config, List<byte[]> images) throws Exception {
+    Prompt prompt = Prompt.of(CaptionPreset.CAPTION.instruction());
+    SamplingParams sampling = SamplingParams.greedy(config.maxNewTokens());
+    Semaphore window = new Semaphore(config.maxRunning());
+    List<CompletableFuture<Caption>> futures = new ArrayList<>();
+    for (byte[] image : images) {
+      window.acquire();
+      CompletableFuture<Caption> future =
+          engine.submit(CaptionRequest.of(ImageInput.ofBytes(image), prompt, sampling).withPixels(config.minPixels(), config.maxPixels()));
+      future.whenComplete((caption, error) -> window.release());
+      futures.add(future);
+    }
+    List<Caption> captions = new ArrayList<>();
+    for (CompletableFuture<Caption> future : futures) {
+      captions.add(future.get());
+    }
+    return captions;
+  }
+
+  /** images/s indexing every image with {@code _bulk} through an image_caption pipeline on one node. */
+  static double elasticsearch(BenchConfig config, Settings settings, List<byte[]> images) throws Exception {
+    ClusterSpec spec = ClusterSpec.nodes(1).model(config.model()).heap("1g");
+    for (String key : settings.keySet()) {
+      spec = spec.setting(key, settings.get(key));
+    }
+    try (EsCluster cluster = EsCluster.start(spec)) {
+      EsClient client = cluster.client().withTimeout(Duration.ofMinutes(30));
+      Map<String, Object> processor = new java.util.HashMap<>(Map.of(
+          "field", "image", "preset", "caption", "max_new_tokens", config.maxNewTokens(), "remove_binary", true));
+      if (config.minPixels() > 0) processor.put("min_pixels", config.minPixels());
+      if (config.maxPixels() > 0) processor.put("max_pixels", config.maxPixels());
+      client.put("/_ingest/pipeline/bench", Map.of("processors", List.of(Map.of("image_caption", processor))));
+      List<String> encoded = images.stream().map(b -> Base64.getEncoder().encodeToString(b)).toList();
+      bulkAll(client, config, "warmup", encoded.subList(0, Math.min(encoded.size(), config.maxRunning())));
+      long start = System.nanoTime();
+      bulkAll(client, config, "bench", encoded);
+      double seconds = (System.nanoTime() - start) / 1e9;
+      JsonNode node = client.get("/_loupe/stats").path("nodes").elements().next();
+      System.out.printf("  Elasticsearch: %d images in %.2f s; node latency ms %s, queue %s%n",
+          images.size(), seconds, node.path("latency_ms"), node.path("queue"));
+      return images.size() / seconds;
+    }
+  }
+
+  private static void bulkAll(EsClient client, BenchConfig config, String index, List<String> encoded) throws Exception {
+    ExecutorService senders = Executors.newFixedThreadPool(config.concurrentBulks());
+    try {
+      List<Future<JsonNode>> answers = new ArrayList<>();
+      for (int start = 0; start < encoded.size(); start += config.bulkSize()) {
+        BulkBody body = new BulkBody();
+        for (int i = start; i < Math.min(start + config.bulkSize(), encoded.size()); i++) {
+          body.index(index, Integer.toString(i), Map.of("n", i, "image", encoded.get(i)));
+        }
+        answers.add(senders.submit(() -> client.bulk("/_bulk?pipeline=bench", body)));
+      }
+      for (Future<JsonNode> answer : answers) {
+        JsonNode result = answer.get();
+        if (result.path("errors").asBoolean()) {
+          throw new IllegalStateException("bulk items failed (raise loupe.queue.size?): " + result);
+        }
+      }
+    } finally {
+      senders.shutdownNow();
+    }
+  }
+
+  private static double loadAverage() {
+    return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+  }
+
+  /** Command-line options; every one has a default that runs in about a minute on a small CPU box. */
+  record BenchConfig(
+      Path model, Path imageDir, int images, int maxNewTokens, long minPixels, long maxPixels, int maxRunning, int threads,
+      int bulkSize, int concurrentBulks) {
+
+    static BenchConfig parse(String[] args) throws IOException {
+      Map<String, String> values = new java.util.HashMap<>();
+      for (int i = 0; i < args.length; i++) {
+        if (!args[i].startsWith("--") || i + 1 >= args.length) {
+          throw new IllegalArgumentException("usage: --name value ... (got " + String.join(" ", args) + ")");
+        }
+        values.put(args[i].substring(2), args[++i]);
+      }
+      Path root = TestPaths.testdata().getParent();
+      Path shapes = root.resolve("models/shapes-tiny");
+      Path defaultModel = shapes.resolve("config.json").toFile().exists() ? shapes : TestPaths.tinyModel();
+      Path examples = root.resolve("examples/images");
+      Path defaultImages = examples.toFile().isDirectory() ? examples : TestPaths.testdata().resolve("images");
+      BenchConfig config = new BenchConfig(
+          Path.of(values.getOrDefault("model", defaultModel.toString())).toAbsolutePath(),
+          Path.of(values.getOrDefault("images", defaultImages.toString())).toAbsolutePath(),
+          Integer.parseInt(values.getOrDefault("count", "96")),
+          Integer.parseInt(values.getOrDefault("max-new-tokens", "16")),
+          Long.parseLong(values.getOrDefault("min-pixels", "0")),
+          Long.parseLong(values.getOrDefault("max-pixels", "0")),
+          Integer.parseInt(values.getOrDefault("max-running", "16")),
+          Integer.parseInt(values.getOrDefault("threads", "0")),
+          Integer.parseInt(values.getOrDefault("bulk-size", "16")),
+          Integer.parseInt(values.getOrDefault("concurrent-bulks", "2")));
+      values.keySet().removeAll(List.of("model", "images", "count", "max-new-tokens", "min-pixels", "max-pixels", "max-running",
+          "threads", "bulk-size", "concurrent-bulks"));
+      if (!values.isEmpty()) {
+        throw new IllegalArgumentException("unknown options " + values.keySet());
+      }
+      return config;
+    }
+
+    /** The node settings both paths use: the Java API gets its options from them too. */
+    Settings nodeSettings(int imageCount) {
+      return Settings.builder()
+          .put("loupe.batch.max_running", maxRunning)
+          .put("loupe.threads", threads)
+          .put("loupe.queue.size", imageCount)  // nothing is rejected: the benchmark measures throughput
+          .build();
+    }
+  }
+}
