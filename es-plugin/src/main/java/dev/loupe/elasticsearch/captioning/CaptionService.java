@@ -62,6 +62,7 @@ public final class CaptionService implements Closeable {
   private final AtomicInteger waitingCount = new AtomicInteger();
   private final AtomicInteger runningCount = new AtomicInteger();
   private final NodeCounters counters = new NodeCounters();
+  private volatile boolean closed;
 
   /** One document on its way through the service. */
   private static final class Attempt {
@@ -139,6 +140,9 @@ public final class CaptionService implements Closeable {
 
   /** Why this node cannot caption, or null when it can (or is still loading). */
   public String unusableReason() {
+    if (closed) {
+      return "the node is shutting down";
+    }
     if (modelDir == null) {
       return "node setting [loupe.model.path] is not set on this node; image_caption pipelines must run on ingest nodes"
           + " that have a model";
@@ -312,6 +316,7 @@ public final class CaptionService implements Closeable {
   /** Stops the engine: documents in flight complete as failed (the node is shutting down). */
   @Override
   public void close() {
+    closed = true;
     model.completeExceptionally(new IllegalStateException("the node is shutting down"));
     if (model.isDone() && !model.isCompletedExceptionally()) {
       model.join().close();
