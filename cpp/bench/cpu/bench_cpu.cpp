@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -36,6 +37,7 @@ struct Args {
   int threads = 0, decode_tokens = 32, caption_tokens = 64;
   bool machine_only = false;  // just the two ceilings (quick check of a machine)
   std::vector<int> vision = {448, 1024}, prefill = {256, 1024}, decode = {1, 4, 16};
+  std::vector<int> int8_decode = {1, 16};  // decode batches with int8 text weights (extra rows)
   size_t bandwidth_bytes = size_t(1) << 30;
 };
 
@@ -43,7 +45,7 @@ struct Args {
   std::fprintf(stderr, "bench_cpu: %s\n", error.c_str());
   std::fprintf(stderr,
                "usage: bench_cpu --model DIR --image448 FILE [--image1024 FILE] [--threads N]\n"
-               "                 [--vision 448,1024] [--prefill 256,1024] [--decode 1,4,16]\n"
+               "                 [--vision 448,1024] [--prefill 256,1024] [--decode 1,4,16] [--int8-decode 1,16]\n"
                "                 [--decode-tokens N] [--caption-tokens N] [--bandwidth-mib N]\n"
                "                 [--out FILE.md] [--out-tsv FILE.tsv] [--machine-only 1]\n"
                "(an empty list skips a part; --machine-only 1 measures only bandwidth and GEMM peaks)\n");
@@ -78,6 +80,7 @@ Args parse_args(int argc, char** argv) {
       else if (flag == "--vision") a.vision = int_list(v);
       else if (flag == "--prefill") a.prefill = int_list(v);
       else if (flag == "--decode") a.decode = int_list(v);
+      else if (flag == "--int8-decode") a.int8_decode = int_list(v);
       else if (flag == "--machine-only") a.machine_only = v == "1";
       else usage("unknown flag " + flag);
     } catch (const std::invalid_argument&) {
@@ -272,6 +275,9 @@ void run_captioner_part(const Args& a, const ModelCost& cost, const Machine& m, 
               std::to_string(int(res.timings.engine.decode_ms)));
 }
 
+void decode_rows(const Args& a, const std::vector<int>& batches, Engine& engine, const ModelCost& cost,
+                 const Machine& m, Report& report, int& salt, bool int8);
+
 void run_engine_part(const Args& a, const ModelCost& cost, const Machine& m, Report& report) {
   auto t0 = Clock::now();
   auto engine = Engine::open(a.model, captioner_options(a).engine);
@@ -296,14 +302,21 @@ void run_engine_part(const Args& a, const ModelCost& cost, const Machine& m, Rep
                "prefill_tps_" + std::to_string(tokens));
   }
 
+  decode_rows(a, a.decode, *engine, cost, m, report, salt, false);
+}
+
+// Decode tokens/s at each batch size; `int8`: the engine runs int8 text weights, whose
+// ceiling streams one byte per decoder parameter (lm_head stays bf16).
+void decode_rows(const Args& a, const std::vector<int>& batches, Engine& engine, const ModelCost& cost,
+                 const Machine& m, Report& report, int& salt, bool int8) {
   const int prompt = 16;
-  for (int batch : a.decode) {
+  for (int batch : batches) {
     std::vector<RequestHandle> handles;
     for (int b = 0; b < batch; ++b) {
       Request r;
       r.token_ids = synthetic_prompt(prompt, salt++, cost.vocab);
       r.sampling = fixed_length(a.decode_tokens);
-      handles.push_back(engine->submit(std::move(r)));
+      handles.push_back(engine.submit(std::move(r)));
     }
     double decode_ms = 0;
     int64_t decoded = 0;
@@ -315,10 +328,26 @@ void run_engine_part(const Args& a, const ModelCost& cost, const Machine& m, Rep
     }
     const double measured = decoded / (decode_ms / 1e3);
     const int mid_context = prompt + a.decode_tokens / 2;
-    const double ceiling = batch / decode_step_floor(cost, m, batch, mid_context);
-    report.row("decode batch " + std::to_string(batch), measured, ceiling, "tok/s", false,
-               "max(weight+KV bytes / bandwidth, FLOPs / GEMM peak)", "decode_tps_b" + std::to_string(batch));
+    double floor_s = decode_step_floor(cost, m, batch, mid_context);
+    if (int8) {
+      const double bytes = cost.decode_step_bytes(batch, mid_context, 4) - cost.decoder_params();
+      floor_s = std::max(bytes / m.bandwidth, cost.decode_step_flops(batch, mid_context) / m.gemm_peak());
+    }
+    report.row(std::string(int8 ? "decode int8 batch " : "decode batch ") + std::to_string(batch), measured,
+               batch / floor_s, "tok/s", false, "max(weight+KV bytes / bandwidth, FLOPs / GEMM peak)",
+               std::string(int8 ? "decode_int8_tps_b" : "decode_tps_b") + std::to_string(batch));
   }
+}
+
+void run_int8_part(const Args& a, const ModelCost& cost, const Machine& m, Report& report) {
+  EngineOptions options = captioner_options(a).engine;
+  options.int8_text_weights = true;
+  auto t0 = Clock::now();
+  auto engine = Engine::open(a.model, options);
+  report.row("load with int8 text weights (quantised at load)", seconds_since(t0), 0, "s", true, "-",
+             "int8_load_s");
+  int salt = 100000;
+  decode_rows(a, a.int8_decode, *engine, cost, m, report, salt, true);
 }
 
 }  // namespace
@@ -334,7 +363,10 @@ int main(int argc, char** argv) {
                 std::to_string(int(weights / 1e6)) + " MB");
     report.note("decode bytes/step at batch 1: " + std::to_string(int(cost.decode_step_bytes(1, 32, 4) / 1e6)) +
                 " MB (decoder + tied lm_head in bf16, fp32 KV); compute ceilings use the fastest GEMM measured "
-                "(bf16 via oneDNN when built with it), though the CPU backend computes in fp32 today");
+                "(bf16 via oneDNN when built with it)");
+    const char* mode = std::getenv("LOUPE_CPU_BF16_ACTIVATIONS");
+    report.note(std::string("bf16 linears: activations ") + (mode ? mode : "exact") +
+                " (LOUPE_CPU_BF16_ACTIVATIONS; rounded = PyTorch bf16 semantics, the fast path)");
     std::cout << "| figure | measured | ceiling | unit | achieved | ceiling from |\n|---|---:|---:|---|---:|---|\n";
 
     Machine m;
@@ -356,6 +388,7 @@ int main(int argc, char** argv) {
     }
     run_captioner_part(a, cost, m, report);
     run_engine_part(a, cost, m, report);
+    if (!a.int8_decode.empty()) run_int8_part(a, cost, m, report);
 
     const double rss = peak_rss_bytes();
     const double budget = 1.15 * weights + double(size_t(1) << 30) + 300e6;

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "backend/int8_weights.h"
 #include "core/error.h"
 
 namespace loupe::model {
@@ -78,6 +79,35 @@ class Weights::Loader {
     LOUPE_CHECK(wrong_shape_.empty(), ModelLoad, "checkpoint tensor shape mismatch: ", join_names(wrong_shape_));
     for (const auto& [canon, e] : by_canon_)
       if (!used_.count(canon)) out_.unused_.push_back(e->name);
+  }
+
+  // The int8 form of a loaded [out, in] weight; the source's memory (mapped pages or its
+  // owned buffer) is released so the model is never held twice.
+  Tensor quantize_int8(const Tensor& src) {
+    LOUPE_CHECK(backend_.device().kind == DeviceKind::CPU, InvalidArgument,
+                "int8 text weights are supported on the CPU backend only");
+    const int64_t rows = src.rows(), cols = src.cols();
+    const size_t bytes = int8_weight_bytes(rows, cols);
+    Buffer quantized(backend_, DType::U8, {int64_t(bytes)});
+    void* dst = quantized.tensor().data;
+    quantize_rows_int8(dst, rows, cols, 0, rows, [&](int64_t r, int64_t c) {
+      const int64_t i = r * cols + c;
+      return src.dtype == DType::BF16 ? bf16_to_f32(src.ptr<uint16_t>()[i]) : src.ptr<float>()[i];
+    });
+    bool owned = false;
+    for (Buffer& b : out_.owned_)
+      if (b.tensor().data == src.data) {
+        b = Buffer();
+        owned = true;
+      }
+    if (!owned) release_mapped_pages(src.data, src.nbytes());
+    out_.owned_.push_back(std::move(quantized));
+    out_.bytes_ += bytes;
+    out_.bytes_ -= src.nbytes();
+    Tensor t = src;
+    t.dtype = DType::I8;
+    t.data = dst;
+    return t;
   }
 
  private:
@@ -208,6 +238,8 @@ Weights::Weights(Backend& backend, const ModelConfig& config, const Checkpoint& 
     w.o_proj = l.take(p + ".self_attn.o_proj.weight", {D, q_rows});
     w.gate_up = l.take_stacked({{p + ".mlp.gate_proj.weight", {F, D}}, {p + ".mlp.up_proj.weight", {F, D}}});
     w.down = l.take(p + ".mlp.down_proj.weight", {D, F});
+    if (options.int8_text_linears)
+      for (Tensor* linear_weight : {&w.qkv, &w.o_proj, &w.gate_up, &w.down}) *linear_weight = l.quantize_int8(*linear_weight);
     layers.push_back(w);
   }
   final_norm = l.take("text.norm.weight", {D});

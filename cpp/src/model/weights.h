@@ -45,6 +45,9 @@ struct TextLayerWeights {
 
 struct WeightOptions {
   bool upcast_to_f32 = false;  // bf16 checkpoints stay bf16 unless asked (fp16 is always upcast)
+  // Text decoder linears (q|k|v, o, gate|up, down) quantised to int8 at load, per-row
+  // scales (backend/int8_weights.h); CPU only. Embeddings, lm_head and vision stay as stored.
+  bool int8_text_linears = false;
 };
 
 class Weights {

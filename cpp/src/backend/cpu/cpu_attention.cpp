@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_flash_attention.h"
 #include "backend/cpu/cpu_kernels.h"
 
 namespace loupe {
@@ -18,6 +19,24 @@ void CpuBackend::attention_segments(Tensor out, Tensor q, Tensor k, Tensor v, co
               "cpu attention_segments: cu_seqlens must span [0, ", n, "]");
   const float *qp = q.ptr<float>(), *kp = k.ptr<float>(), *vp = v.ptr<float>();
   float* op = out.ptr<float>();
+  if (cpu::has_avx512f() && d % 16 == 0 && d <= 256) {
+    // Blocked kernel: one task per (segment, head) gathers that head's keys once.
+    const int64_t segments = int64_t(cu_seqlens.size()) - 1;
+    pool_->parallel_for(segments * heads, [&](int64_t tb, int64_t te) {
+      thread_local cpu::HeadKeys keys;
+      for (int64_t task = tb; task < te; ++task) {
+        const int64_t s = task / heads, h = task % heads, begin = cu_seqlens[s], len = cu_seqlens[s + 1] - begin;
+        if (len <= 0) continue;
+        cpu::gather_head_keys(keys, len, d, [&](int64_t j) {
+          const int64_t row = ((begin + j) * heads + h) * d;
+          return std::pair<const float*, const float*>(kp + row, vp + row);
+        });
+        const int64_t first = (begin * heads + h) * d;
+        cpu::attend_queries(op + first, heads * d, qp + first, heads * d, len, nullptr, keys, scale);
+      }
+    }, n * n * d >= cpu::kParallelWork);
+    return;
+  }
   // Segment of every token, so one flat parallel loop covers (token, head).
   std::vector<int32_t> seg_begin(n), seg_end(n);
   for (size_t s = 0; s + 1 < cu_seqlens.size(); ++s)
@@ -75,6 +94,30 @@ void CpuBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_
                   "cpu attention_paged: slot outside the pool");
   const float *qp = q.ptr<float>(), *kp = k_cache.ptr<float>(), *vp = v_cache.ptr<float>();
   float* op = out.ptr<float>();
+  if (cpu::has_avx512f() && hd % 16 == 0 && hd <= 256 && p.max_q_len >= 8) {
+    // Prefill: one task per (sequence, kv head) gathers its keys once through the slot
+    // table and serves every query row of the heads sharing them (GQA), causally.
+    pool_->parallel_for(int64_t(p.batch) * kv_heads, [&](int64_t tb, int64_t te) {
+      thread_local cpu::HeadKeys keys;
+      thread_local std::vector<int64_t> visible;
+      for (int64_t task = tb; task < te; ++task) {
+        const int64_t b = task / kv_heads, g = task % kv_heads;
+        if (q_len[b] <= 0) continue;
+        const int32_t* seq_slots = slots + b * stride;
+        cpu::gather_head_keys(keys, kv_len[b], hd, [&](int64_t j) {
+          const int64_t row = (int64_t(seq_slots[j]) * kv_heads + g) * hd;
+          return std::pair<const float*, const float*>(kp + row, vp + row);
+        });
+        visible.resize(size_t(q_len[b]));
+        for (int32_t i = 0; i < q_len[b]; ++i) visible[size_t(i)] = kv_len[b] - q_len[b] + i + 1;
+        for (int64_t h = g * group; h < (g + 1) * group; ++h) {
+          const int64_t first = (int64_t(q_start[b]) * heads + h) * hd;
+          cpu::attend_queries(op + first, heads * hd, qp + first, heads * hd, q_len[b], visible.data(), keys, p.scale);
+        }
+      }
+    }, int64_t(rows.size()) * heads * hd * std::max(p.max_kv_len, 1) >= cpu::kParallelWork);
+    return;
+  }
   const int64_t tasks = int64_t(rows.size()) * heads;
   const int64_t work = tasks * hd * 4 * std::max(p.max_kv_len, 1);
   pool_->parallel_for(tasks, [&](int64_t tb, int64_t te) {

@@ -1,5 +1,6 @@
 #pragma once
-// CPU backend: fp32 activations, weights fp32 or bf16 (as stored); fp32 GEMM through
+// CPU backend: fp32 activations, weights fp32 or bf16 (as stored) or int8 (opt-in, see
+// backend/int8_weights.h); fp32 GEMM through
 // OpenBLAS, bf16 GEMM through an AVX512_BF16 kernel with bf16-rounded activations,
 // everything else parallel loops on a small spin-then-sleep thread pool. Attention uses online softmax over key blocks so
 // no [T, T] score matrix is ever materialised.
@@ -62,6 +63,8 @@ class CpuBackend final : public Backend {
   void to_host_f32(float* dst, Tensor src) override;
 
  private:
+  void linear_int8(float* y, const float* x, const Tensor& w, int64_t m, int64_t n, int64_t k);
+
   int threads_;
   std::unique_ptr<cpu::ThreadPool> pool_;
   bool use_avx512_bf16_ = cpu::has_avx512_bf16();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/int8_weights.h"
 #include "backend/cpu/cpu_gemm_bf16.h"
 #include "backend/cpu/cpu_kernels.h"
 
@@ -103,10 +104,40 @@ void CpuBackend::linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) {
                     int(k), 0.f, yp + c0, int(n));
       }
     }
+  } else if (w.dtype == DType::I8) {
+    linear_int8(yp, xp, w, m, n, k);
   } else {
     LOUPE_FAIL(Internal, "cpu linear: unsupported weight dtype ", w.describe());
   }
   if (bias) add_bias(yp, m, n, *bias, *pool_);
+}
+
+// Int8 weights (backend/int8_weights.h): the AVX512_BF16 kernel where the bf16 path uses it;
+// otherwise blocks of rows are dequantised to fp32 (q · scale) and go through sgemm.
+void CpuBackend::linear_int8(float* yp, const float* xp, const Tensor& w, int64_t m, int64_t n, int64_t k) {
+  const int8_t* q = w.ptr<int8_t>();
+  const float* scales = int8_scales(w.data, n, k);
+  const bool rounded = bf16_activations_ == cpu::Bf16Activations::Rounded;
+  if (use_avx512_bf16_ && (rounded || m <= 4)) {
+    cpu::gemm_int8(yp, n, xp, q, scales, m, n, k, bf16_activations_, bf16_scratch_, *pool_);
+    return;
+  }
+  if (rounded) {
+    f32_scratch_.resize(size_t(m * k));
+    for (int64_t i = 0; i < m * k; ++i) f32_scratch_[i] = bf16_to_f32(f32_to_bf16(xp[i]));
+    xp = f32_scratch_.data();
+  }
+  const int64_t block = std::max<int64_t>(16, std::min<int64_t>(n, (1 << 20) / std::max<int64_t>(k, 1)));
+  std::vector<float> tile(size_t(block * k));
+  for (int64_t c0 = 0; c0 < n; c0 += block) {
+    const int64_t nb = std::min(block, n - c0);
+    pool_->parallel_for(nb, [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r)
+        for (int64_t i = 0; i < k; ++i) tile[r * k + i] = float(q[(c0 + r) * k + i]) * scales[c0 + r];
+    }, nb * k >= cpu::kParallelWork);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(nb), int(k), 1.f, xp, int(k), tile.data(),
+                int(k), 0.f, yp + c0, int(n));
+  }
 }
 
 }  // namespace loupe
