@@ -119,6 +119,7 @@ struct EngineOptions {
   bool prefix_cache = true;               // radix prefix cache on/off
   int32_t max_prompt_tokens = 32768;
   int32_t max_visual_tokens = 16384;      // merged visual tokens per request
+  bool int8_text_weights = false;         // CPU: text decoder linears as int8 (weight-only, per-row scales)
 };
 
 struct EngineStats {
