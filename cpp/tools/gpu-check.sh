@@ -3,10 +3,18 @@
 #   1. configures and builds for the GPU present (its compute capability, e.g. sm_90),
 #   2. runs the backend conformance suite (CPU and CUDA) and the CUDA loader tests,
 #   3. runs the model's golden parity tests with LOUPE_TEST_DEVICE=cuda:0 (when built),
-#   4. runs the backend benchmark (GEMM, attention, a 2B-shaped decode/prefill step),
-# and prints a short summary. Designed to finish in a few minutes on an H100.
+#   4. runs the backend benchmark (GEMM, attention, sampling, 2B- and 8B-shaped
+#      decode/prefill steps),
+#   5. runs end-to-end captioning through the Engine on cuda:0 (256 images x 100 new tokens,
+#      greedy and with the checkpoint's sampling defaults) on a random-weight 2B checkpoint
+#      it writes itself (no PyTorch needed), and the same workload in HF transformers when
+#      torch with CUDA and transformers are importable,
+# and prints a short summary. Designed to finish in under 8 minutes on an H100.
 #
 #   cpp/tools/gpu-check.sh [--no-bench] [--build-dir DIR] [--jobs N]
+#
+# LOUPE_GPU_CHECK_MODEL: checkpoint for the captioning run (default: an existing
+# ~/.cache/loupe/models/qwen3vl-2b-random, else one written under the build directory).
 #
 # Machines without network (borrowed GPU boxes) often lack the project's Debian
 # dependencies or cargo: when the full configure fails, the script builds the subset the
@@ -109,6 +117,12 @@ add_subdirectory(src/backend)
 if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/model/CMakeLists.txt)
   add_subdirectory(src/model)
 endif()
+# The engine (for the captioning benchmark) needs xxhash.h: libxxhash-dev, or its .deb
+# among the fallback packages.
+find_path(XXHASH_HEADER xxhash.h)
+if(TARGET loupe_model AND XXHASH_HEADER AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/src/engine/CMakeLists.txt)
+  add_subdirectory(src/engine)
+endif()
 enable_testing()
 find_package(GTest REQUIRED)
 include(GoogleTest)
@@ -182,13 +196,51 @@ if [[ $bench -eq 1 ]]; then
   bench_bin=$(find "$build/tree" -name bench_backend_ops -type f -perm -u+x | head -1)
   : >"$logs/bench.txt"
   for attention in generic fast; do
-    if LOUPE_CUDA_ATTENTION=$attention "$bench_bin" --device cuda:0 >>"$logs/bench.txt" 2>&1; then
+    # 8B shapes once, with the default (fast) kernels.
+    if LOUPE_CUDA_ATTENTION=$attention "$bench_bin" --device cuda:0 $([[ $attention == generic ]] && echo --no-8b) \
+      >>"$logs/bench.txt" 2>&1; then
       note "bench ($attention attention): see below"
     else
       note "bench ($attention attention): FAILED"
       status=1
     fi
   done
+
+  # ---- end-to-end captioning through the Engine ------------------------------------------
+  caption_bin=$(find "$build/tree" -name bench_caption -type f -perm -u+x | head -1)
+  : >"$logs/caption.txt"
+  if [[ -z $caption_bin ]]; then
+    note "captioning bench: not built (engine needs xxhash.h: add libxxhash-dev's .deb to $debs)"
+    status=1
+  else
+    model=${LOUPE_GPU_CHECK_MODEL:-$HOME/.cache/loupe/models/qwen3vl-2b-random}
+    [[ -f $model/config.json ]] || model=$build/models/qwen3vl-2b-random
+    for sampling in greedy default; do
+      run_log=$logs/caption-$sampling.txt
+      if "$caption_bin" --model "$model" --make-random 2b --device cuda:0 --images 256 --new-tokens 100 \
+        --sampling "$sampling" >"$run_log" 2>&1; then
+        note "captioning ($sampling): $(grep -m1 '^images/s' "$run_log" | awk '{print $2 " images/s, limit " $3}') (model $model)"
+      else
+        note "captioning ($sampling): FAILED (log: $run_log)"
+        status=1
+      fi
+      { echo "--- bench_caption --sampling $sampling"; cat "$run_log"; } >>"$logs/caption.txt"
+    done
+    ours=$(grep '^images/s' "$logs/caption.txt" | head -1 | awk '{print $2}')
+    if python3 -c "import torch, transformers; assert torch.cuda.is_available()" >/dev/null 2>&1; then
+      echo "--- HF transformers (same checkpoint, greedy, static batches of 64)" >>"$logs/caption.txt"
+      if python3 "$repo/cpp/bench/cuda/bench_hf_cuda.py" --model "$model" --images 256 --new-tokens 100 \
+        >>"$logs/caption.txt" 2>&1; then
+        hf=$(grep -m1 '^hf_images_per_s=' "$logs/caption.txt" | cut -d= -f2)
+        note "HF transformers: $hf images/s; Loupe/HF = $(python3 -c "print(f'{$ours / $hf:.2f}')" 2>/dev/null || echo '?')"
+      else
+        note "HF transformers comparison: FAILED (log: $logs/caption.txt)"
+      fi
+    else
+      note "HF transformers comparison: skipped (no torch with CUDA + transformers on this machine)"
+    fi
+  fi
+  note "CUDA graphs for decode: not implemented yet (decode rows are eager launches)"
 fi
 
 echo
@@ -196,5 +248,6 @@ echo "================ gpu-check summary ($(elapsed)) ================"
 printf '%s\n' "${summary[@]}"
 for f in "$logs"/parity-*.txt; do [[ -s $f ]] && { echo "--- $(basename "$f")"; cat "$f"; }; done
 [[ $bench -eq 1 && -f $logs/bench.txt ]] && cat "$logs/bench.txt"
+[[ $bench -eq 1 && -f $logs/caption.txt ]] && { echo; echo "== end-to-end captioning"; cat "$logs/caption.txt"; }
 echo "result: $([[ $status -eq 0 ]] && echo PASS || echo FAIL)   logs: $logs"
 exit $status

@@ -1,9 +1,9 @@
 // Benchmarks of the backend ops that dominate Qwen3-VL inference, each printed beside
 // its physical limit: GEMM TFLOP/s against the bf16 tensor peak, decode attention and
-// GEMV GB/s against memory bandwidth, and a full decode/prefill step with the real 2B
-// text-model shapes (random weights made here; no checkpoint needed).
+// GEMV GB/s against memory bandwidth, device sampling, and a full decode/prefill step with
+// the real 2B and 8B text-model shapes (random weights made here; no checkpoint needed).
 //
-//   bench_backend_ops [--device cuda:0] [--quick] [--peak-tflops 989] [--peak-gbps 3350]
+//   bench_backend_ops [--device cuda:0] [--quick] [--no-8b] [--peak-tflops 989] [--peak-gbps 3350]
 //
 // Timing: host clock around N launches on the backend's stream, synchronised before and
 // after; warm-up first. The CUDA backend runs everything on one stream, so launch gaps
@@ -28,6 +28,7 @@ namespace {
 struct Options {
   std::string device = "cuda:0";
   bool quick = false;
+  bool with_8b = true;
   double peak_tflops = 989.0;  // H100 SXM dense bf16
   double peak_gbps = 3350.0;   // H100 SXM HBM3
 };
@@ -170,12 +171,19 @@ void bench_vision_attention(Backend& be, const Options& o) {
 // One text-decoder step with Qwen3-VL-2B shapes, built from the backend ops the model
 // uses (fused QKV and gate_up as the weights loader lays them out).
 struct TextShapes {
+  const char* name = "Qwen3-VL-2B";
   int layers = 28, hidden = 2048, inter = 6144, heads = 16, kv_heads = 8, hd = 128, vocab = 151936;
+  bool tied = true;
+  double weight_bytes() const {  // bf16 matrices read per decode step
+    const double layer = double((heads + 2 * kv_heads) * hd) * hidden + double(heads * hd) * hidden + 3.0 * inter * hidden;
+    return 2.0 * (layers * layer + double(vocab) * hidden);
+  }
 };
+const TextShapes k2B{};
+const TextShapes k8B{"Qwen3-VL-8B", 36, 4096, 12288, 32, 8, 128, 151936, false};
 
-void bench_model_step(Backend& be, const Options& o) {
-  TextShapes s;
-  if (o.quick) s = TextShapes{2, 256, 512, 4, 2, 64, 1000};
+void bench_model_step(Backend& be, const Options& o, TextShapes s) {
+  if (o.quick) s = TextShapes{"tiny", 2, 256, 512, 4, 2, 64, 1000, true};
   const DType act = be.activation_dtype();
   const DType wt = act;  // CUDA: bf16 weights; CPU: f32 (the bench does not test mixed types)
   const int qkv = (s.heads + 2 * s.kv_heads) * s.hd;
@@ -196,10 +204,16 @@ void bench_model_step(Backend& be, const Options& o) {
   Buffer embed(be, wt, {s.vocab, s.hidden}), final_norm(be, wt, {s.hidden});
   fill_random(be, embed, 0.02f, 99);
   fill_random(be, final_norm, 1.0f, 98);
-  weight_bytes += embed.tensor().nbytes();  // tied lm_head reads it once per step
+  Buffer untied_head;  // 8B: its own lm_head; 2B: the embedding doubles as the head
+  if (!s.tied) {
+    untied_head = Buffer(be, wt, {s.vocab, s.hidden});
+    fill_random(be, untied_head, 0.02f, 97);
+  }
+  const Tensor lm_head = s.tied ? embed.tensor() : untied_head.tensor();
+  weight_bytes += lm_head.nbytes();  // the LM head is read once per step
 
-  std::printf("\n== text decoder step, Qwen3-VL-2B shapes (%d layers, hidden %d, %.2f GB of weights read per step)\n",
-              s.layers, s.hidden, weight_bytes / 1e9);
+  std::printf("\n== text decoder step, %s shapes (%d layers, hidden %d, %.2f GB of weights read per step)\n",
+              s.name, s.layers, s.hidden, weight_bytes / 1e9);
   std::printf("%-8s %6s %7s %10s %12s %12s %8s\n", "phase", "batch", "ctx", "ms/step", "tokens/s", "limit tok/s", "%limit");
 
   struct Case { const char* phase; int batch, q_len, ctx; };
@@ -251,23 +265,15 @@ void bench_model_step(Backend& be, const Options& o) {
     PagedAttentionParams p;
     p.q_start = qs; p.q_len = ql; p.kv_len = kl; p.kv_slots = tb;
     p.batch = c.batch; p.max_q_len = c.q_len; p.max_kv_len = c.ctx; p.scale = 1.0f / std::sqrt(float(s.hd));
-    // QKV split: the fused projection's columns copied into q, k, v by row gathers would
-    // need a strided op the interface lacks; the bench projects into q/k/v with three
-    // GEMMs over slices of the fused weight instead (same bytes and FLOPs).
-    const int64_t qcols = int64_t(s.heads) * s.hd, kvcols = int64_t(s.kv_heads) * s.hd;
+    // As the model runs it: one fused QKV GEMM, then split + QK-norm + RoPE in one op.
+    const int64_t qcols = int64_t(s.heads) * s.hd;
     auto step = [&] {
       be.embedding(h, embed, idd);
       for (int l = 0; l < s.layers; ++l) {
         Layer& L = layers[size_t(l)];
         be.rms_norm(hn, h, L.ln1, 1e-6f);
-        const Tensor w = L.wqkv;
-        be.linear(q.tensor().view({rows, qcols}), hn, w.slice_rows(0, qcols), nullptr);
-        be.linear(k.tensor().view({rows, kvcols}), hn, w.slice_rows(qcols, qcols + kvcols), nullptr);
-        be.linear(v.tensor().view({rows, kvcols}), hn, w.slice_rows(qcols + kvcols, qcols + 2 * kvcols), nullptr);
-        be.rms_norm(q, q, L.qn, 1e-6f);
-        be.rms_norm(k, k, L.kn, 1e-6f);
-        be.rope(q, cosd, sind);
-        be.rope(k, cosd, sind);
+        be.linear(qkvb, hn, L.wqkv, nullptr);
+        be.qkv_norm_rope(q, k, v, qkvb, L.qn, L.kn, 1e-6f, cosd, sind);
         be.kv_store(kpool[size_t(l)], vpool[size_t(l)], k, v, ns);
         be.attention_paged(attn, q, kpool[size_t(l)], vpool[size_t(l)], p);
         be.linear(hn, attn.tensor().view({rows, qcols}), L.wo, nullptr);
@@ -280,7 +286,7 @@ void bench_model_step(Backend& be, const Options& o) {
       }
       be.gather_rows(last, h, lr);
       be.rms_norm(last, last, final_norm, 1e-6f);
-      be.linear(logits, last, embed, nullptr);
+      be.linear(logits, last, lm_head, nullptr);
     };
     const double ms = time_ms(be, o.quick ? 1 : (c.q_len > 1 ? 5 : 20), step);
     const double tokens = double(rows);
@@ -298,6 +304,35 @@ void bench_model_step(Backend& be, const Options& o) {
   }
 }
 
+// Backend::sample over the real vocabulary: greedy, Qwen3-VL's default filters (top-k 20,
+// top-p 0.8) and the unfiltered full-vocabulary draw (the worst case: every logit sorted).
+void bench_sampling(Backend& be, const Options& o) {
+  const int64_t vocab = o.quick ? 1000 : 151936;
+  std::printf("\n== sampling (vocab %ld, ids back on the host)\n", long(vocab));
+  std::printf("%-28s %6s %10s\n", "mode", "batch", "ms");
+  struct Mode { const char* name; float temperature; int top_k; float top_p; };
+  const Mode modes[] = {{"greedy", 0.0f, 0, 1.0f}, {"top-k 20, top-p 0.8, T 0.7", 0.7f, 20, 0.8f},
+                        {"full vocab, T 1", 1.0f, 0, 1.0f}};
+  for (int batch : {1, 64}) {
+    Buffer logits(be, be.activation_dtype(), {batch, vocab});
+    fill_random(be, logits, 3.0f, 77);
+    std::vector<int32_t> ids(static_cast<size_t>(batch));
+    for (const Mode& m : modes) {
+      SamplingBatch sb;
+      for (int b = 0; b < batch; ++b) {
+        SamplingRow r;
+        r.temperature = m.temperature;
+        r.top_k = m.top_k;
+        r.top_p = m.top_p;
+        r.uniform = (b + 0.5) / batch;
+        sb.rows.push_back(r);
+      }
+      const double ms = time_ms(be, o.quick ? 2 : 20, [&] { be.sample(ids.data(), logits, sb); });
+      std::printf("%-28s %6d %10.4f\n", m.name, batch, ms);
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -307,10 +342,11 @@ int main(int argc, char** argv) {
     const std::string a = argv[i];
     if (a == "--device" && i + 1 < argc) o.device = argv[++i];
     else if (a == "--quick") o.quick = true;
+    else if (a == "--no-8b") o.with_8b = false;
     else if (a == "--peak-tflops" && i + 1 < argc) o.peak_tflops = std::atof(argv[++i]);
     else if (a == "--peak-gbps" && i + 1 < argc) o.peak_gbps = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--device cuda:0|cpu] [--quick] [--peak-tflops X] [--peak-gbps Y]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--device cuda:0|cpu] [--quick] [--no-8b] [--peak-tflops X] [--peak-gbps Y]\n", argv[0]);
       return 2;
     }
   }
@@ -320,7 +356,11 @@ int main(int argc, char** argv) {
     bench_gemm(*be, o);
     bench_attention(*be, o);
     bench_vision_attention(*be, o);
-    bench_model_step(*be, o);
+    bench_sampling(*be, o);
+    bench_model_step(*be, o, k2B);
+    // 8B shapes when the device holds them with room for the step's KV pools.
+    if (!o.quick && o.with_8b && double(be->free_memory()) > k8B.weight_bytes() + 16e9) bench_model_step(*be, o, k8B);
+    else if (!o.quick && o.with_8b) std::printf("\n(8B decoder step skipped: %.1f GB free)\n", be->free_memory() / 1e9);
   } catch (const Error& e) {
     std::fprintf(stderr, "bench_backend_ops: %s: %s\n", error_kind_name(e.kind()), e.what());
     return 1;
