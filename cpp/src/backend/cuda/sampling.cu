@@ -43,7 +43,8 @@ __global__ void penalize_kernel(float* work, const T* logits, int vocab, const S
     float y = x;
     if (p.repetition != 1.0f) y = y < 0 ? y * p.repetition : y / p.repetition;
     const int count = penalty_counts[e];
-    if (count > 0) y -= p.presence + p.frequency * float(count);
+    // Explicit roundings: no fused multiply-add, so the value equals the host's bit for bit.
+    if (count > 0) y = __fsub_rn(y, __fadd_rn(p.presence, __fmul_rn(p.frequency, float(count))));
     x = y;
   }
 }
