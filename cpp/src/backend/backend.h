@@ -7,6 +7,7 @@
 // BF16 (and later quantised types) and are passed as stored. Ops are eager: a call may be
 // asynchronous on a device stream, synchronize() waits for all of them.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -53,6 +54,14 @@ struct PagedAttentionParams {
   int max_q_len = 0;
   int max_kv_len = 0;
   float scale = 1.0f;
+};
+
+// A recorded sequence of backend ops (a CUDA graph) replayed with the same pointers and
+// shapes; inputs change by writing new values into the same buffers between replays.
+class StepGraph {
+ public:
+  virtual ~StepGraph() = default;
+  virtual void replay() = 0;
 };
 
 class Backend {
@@ -124,6 +133,16 @@ class Backend {
   // batch.rows[b]. Only ids cross to the host on a device backend. The default copies the
   // logits to the host and runs the host sampler's pick (backend/sampling.h).
   virtual void sample(int32_t* ids, Tensor logits, const SamplingBatch& batch);
+
+  // ---- step graphs ------------------------------------------------------------------
+  // Records the ops that `ops` issues (without running them) for replay; null where the
+  // backend has no graphs (CPU) or they are turned off (LOUPE_CUDA_GRAPHS=0). The ops must
+  // neither copy between host and device nor synchronize; scratch memory they take stays
+  // reserved for the graph's lifetime.
+  virtual std::unique_ptr<StepGraph> capture(const std::function<void()>& ops) {
+    (void)ops;
+    return nullptr;
+  }
 };
 
 // The CPU backend always exists; threads <= 0 means all cores.

@@ -52,6 +52,8 @@ CudaBackend::CudaBackend(int device_index) : device_(device_index) {
   LOUPE_CHECK(attention == "generic" || attention == "fast", InvalidArgument,
               "LOUPE_CUDA_ATTENTION must be generic or fast, got '", attention, "'");
   fast_attention_ = attention == "fast";
+  const char* graphs = std::getenv("LOUPE_CUDA_GRAPHS");
+  graphs_ = !(graphs && std::string(graphs) == "0");
   name_ = detail::concat("cuda:", device_, " (", prop.name, ", sm_", prop.major, prop.minor, ", ", attention,
                          " attention)");
   LOUPE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
@@ -476,6 +478,83 @@ void CudaBackend::sample(int32_t* ids, Tensor logits, const SamplingBatch& batch
   copy_to_host(ids, out.ptr, size_t(rows) * sizeof(int32_t));
   for (int64_t b = 0; b < rows; ++b)
     LOUPE_CHECK(ids[b] >= 0 && ids[b] < vocab, Internal, "sample: row ", b, " has no finite logit to draw from");
+}
+
+// ---- step graphs ------------------------------------------------------------------------
+
+namespace {
+
+// An instantiated CUDA graph plus the scratch blocks its kernels use (freed while it was
+// recorded, so held back from the pool until the graph goes).
+class CudaStepGraph final : public StepGraph {
+ public:
+  CudaStepGraph(int device, cudaStream_t stream, cudaGraphExec_t exec, MemoryPool& pool, std::vector<void*> held)
+      : device_(device), stream_(stream), exec_(exec), pool_(pool), held_(std::move(held)) {}
+  ~CudaStepGraph() override {
+    cudaSetDevice(device_);
+    cudaStreamSynchronize(stream_);  // a replay may still be running
+    cudaGraphExecDestroy(exec_);
+    for (void* p : held_) pool_.deallocate(p);
+  }
+  void replay() override {
+    LOUPE_CUDA_CHECK(cudaSetDevice(device_));
+    LOUPE_CUDA_CHECK(cudaGraphLaunch(exec_, stream_));
+  }
+
+ private:
+  int device_;
+  cudaStream_t stream_;
+  cudaGraphExec_t exec_;
+  MemoryPool& pool_;
+  std::vector<void*> held_;
+};
+
+}  // namespace
+
+std::unique_ptr<StepGraph> CudaBackend::capture(const std::function<void()>& ops) {
+  if (!graphs_) return nullptr;
+  activate();
+  // Work queued before the capture is not part of it.
+  LOUPE_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  std::vector<void*> held;
+  auto release_held = [&] {
+    pool_->set_free_sink(nullptr);
+    for (void* p : held) pool_->deallocate(p);
+    held.clear();
+  };
+  pool_->set_free_sink(&held);
+  // Relaxed: the pool may still cudaMalloc a block it has not cached yet.
+  cudaError_t begin = cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed);
+  if (begin != cudaSuccess) {
+    release_held();
+    LOUPE_CUDA_CHECK(begin);
+  }
+  cudaGraph_t graph = nullptr;
+  try {
+    ops();
+  } catch (...) {
+    cudaStreamEndCapture(stream_, &graph);
+    if (graph) cudaGraphDestroy(graph);
+    cudaGetLastError();  // the capture's own error, if any, is superseded by the op's
+    release_held();
+    throw;
+  }
+  const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
+  pool_->set_free_sink(nullptr);
+  if (end != cudaSuccess) {
+    if (graph) cudaGraphDestroy(graph);
+    for (void* p : held) pool_->deallocate(p);
+    LOUPE_FAIL(Internal, "CUDA graph capture failed (an op copied to or from the host or synchronised?): ",
+               cudaGetErrorString(end));
+  }
+  cudaGraphExec_t exec = nullptr;
+  const cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  if (inst != cudaSuccess) {
+    for (void* p : held) pool_->deallocate(p);
+    LOUPE_CUDA_CHECK(inst);
+  }
+  return std::make_unique<CudaStepGraph>(device_, stream_, exec, *pool_, std::move(held));
 }
 
 // ---- sampling support -----------------------------------------------------------------

@@ -53,6 +53,7 @@ class CudaBackend final : public Backend {
 
   void to_host_f32(float* dst, Tensor src) override;
   void sample(int32_t* ids, Tensor logits, const SamplingBatch& batch) override;
+  std::unique_ptr<StepGraph> capture(const std::function<void()>& ops) override;
 
   cudaStream_t stream() const { return stream_; }
 
@@ -70,6 +71,7 @@ class CudaBackend final : public Backend {
   std::string name_;
   int num_sms_ = 0;
   bool fast_attention_ = false;  // LOUPE_CUDA_ATTENTION=fast
+  bool graphs_ = true;           // LOUPE_CUDA_GRAPHS=0 turns capture() off
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<MemoryPool> pool_;
   void* gemm_workspace_ = nullptr;

@@ -67,9 +67,19 @@ void* MemoryPool::allocate(size_t bytes) {
   return ptr;
 }
 
+void MemoryPool::set_free_sink(std::vector<void*>* sink) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  free_sink_ = sink;
+}
+
 void MemoryPool::deallocate(void* ptr) {
   if (!ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
+  if (free_sink_) {
+    LOUPE_CHECK(live_blocks_.count(ptr), InvalidArgument, "deallocate of a pointer this CUDA backend did not allocate");
+    free_sink_->push_back(ptr);
+    return;
+  }
   auto it = live_blocks_.find(ptr);
   LOUPE_CHECK(it != live_blocks_.end(), InvalidArgument, "deallocate of a pointer this CUDA backend did not allocate");
   free_blocks_.emplace(it->second, ptr);

@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 namespace loupe::cuda {
 
@@ -24,6 +25,9 @@ class MemoryPool {
 
   size_t cached_bytes() const;
   size_t in_use_bytes() const;
+  // While a sink is set (graph capture), freed blocks stay allocated and go to the sink:
+  // the graph being recorded keeps using them, so nothing else may get them.
+  void set_free_sink(std::vector<void*>* sink);
 
  private:
   static size_t round_size(size_t bytes);
@@ -34,6 +38,7 @@ class MemoryPool {
   std::unordered_map<void*, size_t> live_blocks_;  // block -> size
   size_t cached_bytes_ = 0;
   size_t in_use_bytes_ = 0;
+  std::vector<void*>* free_sink_ = nullptr;
 };
 
 }  // namespace loupe::cuda
