@@ -1,8 +1,11 @@
 #include "model/weights.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "backend/int8_weights.h"
 #include "core/error.h"
@@ -90,10 +93,18 @@ class Weights::Loader {
     const size_t bytes = int8_weight_bytes(rows, cols);
     Buffer quantized(backend_, DType::U8, {int64_t(bytes)});
     void* dst = quantized.tensor().data;
-    quantize_rows_int8(dst, rows, cols, 0, rows, [&](int64_t r, int64_t c) {
-      const int64_t i = r * cols + c;
-      return src.dtype == DType::BF16 ? bf16_to_f32(src.ptr<uint16_t>()[i]) : src.ptr<float>()[i];
-    });
+    // Row ranges on all cores: quantising a 2B decoder on one core doubles the load time.
+    const int64_t parts = std::clamp<int64_t>(std::thread::hardware_concurrency(), 1, 64);
+    std::vector<std::thread> workers;
+    for (int64_t t = 0; t < parts; ++t)
+      workers.emplace_back([&, t] {
+        const int64_t first = rows * t / parts, count = rows * (t + 1) / parts - first;
+        quantize_rows_int8(dst, rows, cols, first, count, [&](int64_t r, int64_t c) {
+          const int64_t i = (first + r) * cols + c;
+          return src.dtype == DType::BF16 ? bf16_to_f32(src.ptr<uint16_t>()[i]) : src.ptr<float>()[i];
+        });
+      });
+    for (std::thread& w : workers) w.join();
     bool owned = false;
     for (Buffer& b : out_.owned_)
       if (b.tensor().data == src.data) {
