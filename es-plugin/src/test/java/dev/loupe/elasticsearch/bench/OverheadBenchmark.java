@@ -55,31 +55,40 @@ public final class OverheadBenchmark {
 
     Settings settings = config.nodeSettings(images.size());
     Options options = LoupeSettings.engineOptions(settings);
-    double javaFirst = javaApi(config, options, images);
-    double es = elasticsearch(config, settings, images);
-    double javaSecond = javaApi(config, options, images);
-    double java = (javaFirst + javaSecond) / 2;
+    Run javaFirst = javaApi(config, options, images);
+    Run es = elasticsearch(config, settings, images);
+    Run javaSecond = javaApi(config, options, images);
+    double java = (javaFirst.imagesPerSecond() + javaSecond.imagesPerSecond()) / 2;
+    double javaCpu = (javaFirst.cpuSecondsPerImage() + javaSecond.cpuSecondsPerImage()) / 2;
 
     System.out.println();
-    System.out.printf("Java API         : %.2f images/s (runs: %.2f, %.2f)%n", java, javaFirst, javaSecond);
-    System.out.printf("Elasticsearch    : %.2f images/s%n", es);
-    System.out.printf("ratio ES / Java  : %.3f  (overhead %.1f%%)%n", es / java, 100 * (1 - es / java));
+    System.out.printf("Java API         : %.2f images/s (runs: %.2f, %.2f), %.3f CPU s per image%n",
+        java, javaFirst.imagesPerSecond(), javaSecond.imagesPerSecond(), javaCpu);
+    System.out.printf("Elasticsearch    : %.2f images/s, %.3f CPU s per image (the node's whole process)%n",
+        es.imagesPerSecond(), es.cpuSecondsPerImage());
+    System.out.printf("ratio ES / Java  : %.3f images/s (overhead %.1f%%); CPU per image %.3f%n",
+        es.imagesPerSecond() / java, 100 * (1 - es.imagesPerSecond() / java), es.cpuSecondsPerImage() / javaCpu);
     System.out.printf("load average after: %.2f%n", loadAverage());
   }
 
-  /** images/s captioning every image through the Java API, at most max_running in flight as the plugin does. */
-  static double javaApi(BenchConfig config, Options options, List<byte[]> images) throws Exception {
+  /** One timed pass: throughput, and CPU time per image (steadier than wall time on a shared machine). */
+  record Run(double imagesPerSecond, double cpuSecondsPerImage) {}
+
+  /** Captions every image through the Java API, at most max_running in flight as the plugin does. */
+  static Run javaApi(BenchConfig config, Options options, List<byte[]> images) throws Exception {
     try (LoupeEngine engine = Loupe.open(config.model(), options)) {
       runJava(engine, config, images.subList(0, Math.min(images.size(), config.maxRunning())));  // warm-up
       long start = System.nanoTime();
+      double cpuStart = processCpuSeconds();
       List<Caption> captions = runJava(engine, config, images);
       double seconds = (System.nanoTime() - start) / 1e9;
+      double cpu = processCpuSeconds() - cpuStart;
       long tokens = captions.stream().mapToLong(c -> c.tokenIds().size()).sum();
-      System.out.printf("  Java API: %d images in %.2f s, %d tokens generated; native latency ms (mean) vision %.1f, "
-          + "prefill %.1f, decode %.1f, total %.1f%n", captions.size(), seconds, tokens,
+      System.out.printf("  Java API: %d images in %.2f s (%.1f CPU s), %d tokens generated; native latency ms (mean) vision %.1f, "
+          + "prefill %.1f, decode %.1f, total %.1f%n", captions.size(), seconds, cpu, tokens,
           mean(captions, t -> t.vision()), mean(captions, t -> t.prefill()), mean(captions, t -> t.decode()),
           mean(captions, t -> t.total()));
-      return images.size() / seconds;
+      return new Run(images.size() / seconds, cpu / images.size());
     }
   }
 
@@ -106,8 +115,8 @@ public final class OverheadBenchmark {
     return captions;
   }
 
-  /** images/s indexing every image with {@code _bulk} through an image_caption pipeline on one node. */
-  static double elasticsearch(BenchConfig config, Settings settings, List<byte[]> images) throws Exception {
+  /** Indexes every image with {@code _bulk} through an image_caption pipeline on one node. */
+  static Run elasticsearch(BenchConfig config, Settings settings, List<byte[]> images) throws Exception {
     ClusterSpec spec = ClusterSpec.nodes(1).model(config.model()).heap("1g");
     for (String key : settings.keySet()) {
       spec = spec.setting(key, settings.get(key));
@@ -124,12 +133,14 @@ public final class OverheadBenchmark {
       // JIT) has settled before the timed run, as the Java API's JVM has.
       bulkAll(client, config, "warmup", encoded.subList(0, Math.min(encoded.size(), 2 * config.maxRunning())));
       long start = System.nanoTime();
+      double cpuStart = cluster.node(0).cpuSeconds();
       bulkAll(client, config, "bench", encoded);
       double seconds = (System.nanoTime() - start) / 1e9;
+      double cpu = cluster.node(0).cpuSeconds() - cpuStart;
       JsonNode node = client.get("/_loupe/stats").path("nodes").elements().next();
-      System.out.printf("  Elasticsearch: %d images in %.2f s; node latency ms %s, queue %s%n",
-          images.size(), seconds, node.path("latency_ms"), node.path("queue"));
-      return images.size() / seconds;
+      System.out.printf("  Elasticsearch: %d images in %.2f s (node process %.1f CPU s); node latency ms (mean, warm-up "
+          + "included) %s%n", images.size(), seconds, cpu, node.path("latency_ms"));
+      return new Run(images.size() / seconds, cpu / images.size());
     }
   }
 
@@ -153,6 +164,10 @@ public final class OverheadBenchmark {
     } finally {
       senders.shutdownNow();
     }
+  }
+
+  private static double processCpuSeconds() {
+    return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
   }
 
   private static double loadAverage() {

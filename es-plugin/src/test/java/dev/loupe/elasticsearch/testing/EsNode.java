@@ -52,6 +52,19 @@ public final class EsNode {
     return workDir;
   }
 
+  /** The node's process id (from the pid file es-node keeps). */
+  public long pid() throws IOException {
+    return Long.parseLong(Files.readString(workDir.resolve("es.pid")).trim());
+  }
+
+  /** CPU seconds (user + system) the node's process has used so far, from /proc. */
+  public double cpuSeconds() throws IOException {
+    String stat = Files.readString(Path.of("/proc", Long.toString(pid()), "stat"));
+    String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);  // utime, stime (fields 14, 15)
+    return ticks / 100.0;  // USER_HZ is 100 on Linux
+  }
+
   public String log() throws IOException {
     return Files.exists(logFile()) ? Files.readString(logFile()) : "";
   }
