@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -28,6 +29,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * that says why (so on_failure, ignore_failure and client retries work), bad processor
  * configs are a 400 naming the option, and the node keeps captioning afterwards.
  */
+@Order(3)  // single-node classes first, sharing one node (junit-platform.properties)
 class BadInputIT {
   @RegisterExtension static final EsClusterExtension ES = EsClusterExtension.shared(ClusterSpec.nodes(1));
 

@@ -20,6 +20,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -29,6 +30,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * greedy tokens, prefix sharing between processors, {@code _loupe/stats} and
  * {@code _nodes/stats/ingest}.
  */
+@Order(2)  // single-node classes first, sharing one node (junit-platform.properties)
 class ImageCaptionIT {
   @RegisterExtension static final EsClusterExtension ES = EsClusterExtension.shared(ClusterSpec.nodes(1));
 
@@ -182,6 +184,16 @@ class ImageCaptionIT {
     assertEquals("image_caption", processor.get("type").asText(), pipelines.toString());
     assertEquals(1, processor.at("/stats/count").asInt(), pipelines.toString());
     assertEquals(0, processor.at("/stats/failed").asInt());
+  }
+
+  @Test
+  void decodingRunsOnTheLoupeThreadPool() {
+    es().post("/_ingest/pipeline/_simulate", Map.of("pipeline", pipeline(goldenProcessor()), "docs", List.of(Map.of("_source", Map.of("image", rocketBase64)))));
+    JsonNode pools = es().get("/_cat/thread_pool/loupe?format=json&h=name,type,size,queue_size,completed");
+    assertEquals(1, pools.size(), pools.toString());
+    assertEquals("loupe", pools.get(0).get("name").asText());
+    assertEquals("fixed", pools.get(0).get("type").asText());
+    assertTrue(pools.get(0).get("completed").asLong() >= 1, pools.toString());
   }
 
   static JsonNode nodeStats() {

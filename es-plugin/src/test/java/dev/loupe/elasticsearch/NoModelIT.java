@@ -10,6 +10,7 @@ import dev.loupe.elasticsearch.testing.EsClusterExtension;
 import dev.loupe.elasticsearch.testing.EsResponse;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * serves, stats say why the model is unusable, and creating an image_caption pipeline is a
  * 400 naming the setting.
  */
+@Order(4)  // after the classes that share the tiny-model node (junit-platform.properties)
 class NoModelIT {
   @RegisterExtension
   static final EsClusterExtension ES =

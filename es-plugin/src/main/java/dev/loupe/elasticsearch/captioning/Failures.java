@@ -7,7 +7,8 @@ import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
 /**
  * Turns runtime failures into the exceptions Elasticsearch reports per document, with the
  * REST status a client can act on: 400 for a bad image (do not retry), 429 for back-pressure
- * (retry later), 408 for a deadline, 500 for the rest. Messages name the runtime's error kind.
+ * and for a passed deadline (Elasticsearch reports its timeout exception as 429: retry
+ * later), 500 for the rest. Messages name the runtime's error kind.
  */
 final class Failures {
   private Failures() {}
