@@ -173,6 +173,11 @@ class ImageCaptionIT {
     }
     assertTrue(node.at("/latency_ms/total").asDouble() > 0);
     assertTrue(node.at("/vision_cache/hits").isNumber() && node.at("/vision_cache/misses").isNumber());
+    assertTrue(node.at("/vision_cache/misses").asLong() >= 1, "the first image ran the vision tower: " + node);
+
+    JsonNode local = es().get("/_loupe/stats/_local");
+    assertEquals(1, local.at("/_nodes/total").asInt(), local.toString());
+    assertEquals(stats.get("nodes").fieldNames().next(), local.get("nodes").fieldNames().next());
   }
 
   @Test
