@@ -3,6 +3,9 @@ package dev.loupe.elasticsearch;
 import dev.loupe.NativeLibraries;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.apache.logging.log4j.LogManager;
+import org.apache.logging.log4j.Logger;
+import org.bytedeco.javacpp.Pointer;
 
 /**
  * Loads libloupe inside the node, once, in place from the plugin's own folder
@@ -11,6 +14,7 @@ import java.nio.file.Path;
  * extraction cache or the node's home directory.
  */
 public final class NativeRuntime {
+  private static final Logger LOG = LogManager.getLogger(NativeRuntime.class);
   static final String PLATFORM_DIR = "native/linux-x86_64";
   /**
    * JavaCPP refuses native allocations once the process's resident memory passes a multiple
@@ -45,5 +49,6 @@ public final class NativeRuntime {
       throw new IllegalStateException("cannot load loupe native libraries from [" + libraryDir + "]: " + e.getMessage(), e);
     }
     loaded = true;
+    LOG.info("loaded loupe native libraries from [{}] (JavaCPP maxPhysicalBytes={})", libraryDir, Pointer.maxPhysicalBytes());
   }
 }

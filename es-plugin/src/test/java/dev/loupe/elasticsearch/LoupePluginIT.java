@@ -36,6 +36,7 @@ class LoupePluginIT {
     assertTrue(node.path("plugins").toString().contains("\"name\":\"loupe\""), node.path("plugins").toString());
     assertTrue(ES.node(0).log().contains("loaded plugin [loupe]"), "node log must show the plugin loaded");
     assertTrue(ES.node(0).log().contains("loaded model ["), "the model loads at node start");
+    assertTrue(ES.node(0).log().contains("(JavaCPP maxPhysicalBytes=0)"), "JavaCPP's RSS check is off inside the node");
   }
 
   @Test
