@@ -1,9 +1,10 @@
 #pragma once
-// CPU backend: fp32 activations, weights fp32 or bf16 (as stored) or int8 (opt-in, see
-// backend/int8_weights.h); fp32 GEMM through
-// OpenBLAS, bf16 GEMM through an AVX512_BF16 kernel with bf16-rounded activations,
-// everything else parallel loops on a small spin-then-sleep thread pool. Attention uses online softmax over key blocks so
-// no [T, T] score matrix is ever materialised.
+// CPU backend: fp32 activations; weights fp32 or bf16 (as stored) or int8 (opt-in, see
+// backend/int8_weights.h). fp32 GEMM through OpenBLAS; bf16/int8 GEMM through an
+// AVX512_BF16 kernel on the weights as stored (cpu_gemm_bf16.h: exact or bf16-rounded
+// activations). Attention: online softmax over key blocks, blocked on AVX-512 for many
+// queries (cpu_flash_attention.h), so no [T, T] score matrix is ever materialised.
+// Everything else: parallel loops on a small spin-then-sleep thread pool.
 #include <memory>
 #include <vector>
 
