@@ -24,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -33,6 +34,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * is indexed with a caption or fails with the queue-full reason and status 429, and a client
  * that retries the rejected ones ends with every document captioned.
  */
+@Order(6)  // then TwoNodeIT on the same two-node cluster (junit-platform.properties)
 class ClusterLoadIT {
   /** Small queue and batch so a burst overflows; TwoNodeIT uses the same spec and so the same cluster. */
   static final ClusterSpec CLUSTER =

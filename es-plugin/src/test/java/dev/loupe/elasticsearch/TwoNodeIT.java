@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -26,6 +27,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * both give the same greedy caption for the same image, and {@code _loupe/stats} asked on
  * either node reports both.
  */
+@Order(7)  // right after ClusterLoadIT, whose two-node cluster it shares (junit-platform.properties)
 class TwoNodeIT {
   /** ClusterLoadIT's spec: the two classes share one cluster start. */
   @RegisterExtension static final EsClusterExtension ES = EsClusterExtension.shared(ClusterLoadIT.CLUSTER);

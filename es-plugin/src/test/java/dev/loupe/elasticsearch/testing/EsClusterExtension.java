@@ -19,9 +19,10 @@ import org.junit.jupiter.api.extension.TestWatcher;
  * <p>{@link #shared} reuses one cluster across test classes that ask for an equal spec (a node
  * takes tens of seconds to start on a small machine) and keeps at most one shared cluster
  * alive: a class with another spec stops the previous one; the last is stopped when the test
- * run ends ({@link SharedClusterOrder} runs classes with equal specs next to each other). Such
- * classes must not depend on counters starting at zero (use deltas) and should use their own
- * index and pipeline names. {@link #dedicated} starts a cluster for the class
+ * run ends. Give classes with equal specs neighbouring {@code @Order} values (the module orders
+ * classes by {@code @Order}, see junit-platform.properties) so each shared cluster starts once.
+ * Such classes must not depend on counters starting at zero (use deltas) and should use their
+ * own index and pipeline names. {@link #dedicated} starts a cluster for the class
  * alone and stops it after the class.
  */
 public final class EsClusterExtension implements BeforeAllCallback, AfterAllCallback, TestWatcher {
@@ -49,7 +50,7 @@ public final class EsClusterExtension implements BeforeAllCallback, AfterAllCall
     return spec;
   }
 
-  /** Whether test classes with an equal spec share this cluster (see {@link SharedClusterOrder}). */
+  /** Whether test classes with an equal spec share this cluster. */
   public boolean isShared() {
     return shared;
   }
