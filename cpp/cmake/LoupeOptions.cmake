@@ -19,3 +19,14 @@ function(loupe_component name)
   target_link_libraries(loupe_${name} PUBLIC ${ARG_DEPS})
   set_property(GLOBAL APPEND PROPERTY LOUPE_COMPONENTS loupe_${name})
 endfunction()
+
+# loupe_use_built_cuda(<target>): when the CUDA backend is built, <target> (a test or
+# bench) loads that freshly built libloupe_cuda.so explicitly, wherever it was linked,
+# with the toolkit's runtime beside it. No-op without CUDA.
+function(loupe_use_built_cuda target)
+  if(TARGET loupe_cuda)
+    add_dependencies(${target} loupe_cuda)
+    target_compile_definitions(${target} PRIVATE LOUPE_CUDA_LIBRARY_PATH="$<TARGET_FILE:loupe_cuda>"
+                                                  LOUPE_CUDA_RUNTIME_DIR="${CUDAToolkit_LIBRARY_DIR}")
+  endif()
+endfunction()
