@@ -545,6 +545,8 @@ void Scheduler::finish(RequestState& r, FinishReason reason, const std::string& 
     std::lock_guard<std::mutex> lock(mutex_);
     live_.erase(r.id);
   }
+  // Whoever observes this completion may read stats() next; they must already count it.
+  publish_stats();
   if (r.request.on_complete) {
     try {
       r.request.on_complete(r.result);

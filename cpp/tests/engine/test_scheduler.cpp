@@ -232,6 +232,21 @@ TEST(Scheduler, StopTokensStreamingAndCallbacks) {
   EXPECT_TRUE(engine->submit(make_request(c)).wait().ok());  // the engine keeps serving
 }
 
+TEST(Scheduler, StatsCountACompletionBeforeItIsObserved) {
+  // Callers read stats() right after wait() or inside on_complete; the request they just saw
+  // finish must already be counted there, not one scheduler step later.
+  auto engine = toy_engine(toy_options());
+  Case c{toy_text(6, 21), {}};
+  for (int i = 1; i <= 5; ++i) {
+    int64_t seen_in_callback = -1;
+    Request r = make_request(c, 3);
+    r.on_complete = [&](const Result&) { seen_in_callback = engine->stats().completed; };
+    ASSERT_TRUE(engine->submit(std::move(r)).wait().ok());
+    EXPECT_EQ(seen_in_callback, i);
+    EXPECT_EQ(engine->stats().completed, i);
+  }
+}
+
 TEST(Scheduler, RejectsInvalidRequestsWithClearErrors) {
   auto engine = toy_engine(toy_options(64));
   auto kind_of = [&](Request r) {
