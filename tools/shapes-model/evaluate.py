@@ -143,41 +143,59 @@ def export(results, out_dir, count):
     (out_dir / "heldout.json").write_text(json.dumps(doc, indent=1) + "\n")
 
 
-def example_seeds(n=8):
-    """Seeds of demo scenes that together show every colour and shape, red circle included."""
+def example_seeds(model, processor, out_dir, n=8):
+    """Demo scenes that together show every colour and shape, red circle first. A scene is
+    kept only if the model captions and keywords it exactly right from the file as saved
+    (JPEG included): the demo shows what the model can do, and the model card reports the
+    unselected held-out accuracy beside it. Returns (seed, file name) pairs."""
     chosen, colours, shapes = [], set(), set()
     seed = EXAMPLE_SEED_BASE
-    want_red_circle = True
     while len(chosen) < n:
         scene = scenes.scene_for(seed)
         pairs = {(i.colour, i.shape) for i in scene.items}
         new = {c for c, _ in pairs} - colours or {s for _, s in pairs} - shapes
         covered = len(colours) == len(scenes.COLOURS) and len(shapes) == len(scenes.SHAPES)
-        if (want_red_circle and ("red", "circle") in pairs) or (not want_red_circle and (new or covered)):
-            chosen.append(seed)
-            colours |= {c for c, _ in pairs}
-            shapes |= {s for _, s in pairs}
-            want_red_circle = False
+        wanted = ("red", "circle") in pairs if not chosen else (new or covered)
+        if wanted:
+            name = save_example(scene, out_dir, len(chosen))
+            if model_gets_right(model, processor, scene, out_dir / name):
+                chosen.append((seed, name))
+                colours |= {c for c, _ in pairs}
+                shapes |= {s for _, s in pairs}
+            else:
+                (out_dir / name).unlink()
         seed += 1
         if seed > EXAMPLE_SEED_BASE + 100_000:
             raise RuntimeError("could not find enough varied example scenes")
     return chosen
 
 
-def write_examples(out_dir):
+def save_example(scene, out_dir, k):
+    # A mix of formats, as users would index: PNG and high-quality JPEG.
+    name = f"shapes_{k + 1:02d}.{'png' if k % 2 == 0 else 'jpg'}"
+    image = scenes.render(scene)
+    if name.endswith("jpg"):
+        image.save(out_dir / name, quality=95)
+    else:
+        image.save(out_dir / name)
+    return name
+
+
+def model_gets_right(model, processor, scene, path):
+    from PIL import Image
+
+    image = Image.open(path).convert("RGB")
+    truth = scenes.answers(scene)
+    return all(greedy(model, processor, image, scenes.PROMPTS[p])[1] == truth[p] for p in ("caption", "keywords"))
+
+
+def write_examples(model, processor, out_dir):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    captions = {}
-    for k, seed in enumerate(example_seeds()):
-        scene = scenes.scene_for(seed)
-        # A mix of formats, as users would index: PNG and high-quality JPEG.
-        name = f"shapes_{k + 1:02d}.{'png' if k % 2 == 0 else 'jpg'}"
-        image = scenes.render(scene)
-        if name.endswith("jpg"):
-            image.save(out_dir / name, quality=95)
-        else:
-            image.save(out_dir / name)
-        captions[name] = scenes.answers(scene)["caption"]
+    for old in out_dir.glob("shapes_*"):
+        old.unlink()
+    captions = {name: scenes.answers(scenes.scene_for(seed))["caption"]
+                for seed, name in example_seeds(model, processor, out_dir)}
     (out_dir / "captions.json").write_text(json.dumps(captions, indent=1) + "\n")
     return captions
 
@@ -208,7 +226,7 @@ def main():
     if args.export:
         export(results, args.export, args.export_count)
     if args.examples:
-        print(json.dumps(write_examples(args.examples), indent=1))
+        print(json.dumps(write_examples(model, processor, args.examples), indent=1))
 
 
 if __name__ == "__main__":

@@ -16,6 +16,16 @@ public final class TestPaths {
     return testdata().resolve("golden/models/tiny-tied");
   }
 
+  /** The trained shapes checkpoint (models/shapes-tiny): it really captions coloured shapes. */
+  public static Path shapesModel() {
+    return testdata().resolveSibling("models").resolve("shapes-tiny");
+  }
+
+  /** The sample images of the demo and their true captions (examples/images/captions.json). */
+  public static Path examples() {
+    return testdata().resolveSibling("examples").resolve("images");
+  }
+
   static Path nodeScript() {
     return existing("loupe.es.node.script");
   }
