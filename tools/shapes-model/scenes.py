@@ -28,7 +28,7 @@ SHAPES = ("circle", "square", "triangle", "star")
 BACKGROUNDS = {"white": (246, 246, 246), "gray": (190, 190, 190), "beige": (236, 224, 196)}
 TEXTURES = ("plain", "speckled")
 
-# Prompt texts exactly as the product sends them (ingest PromptPreset).
+# Prompt texts exactly as the product sends them (dev.loupe.PromptPreset; "detailed" is its DESCRIPTION).
 PROMPTS = {
     "caption": "Write one short sentence describing this image.",
     "detailed": "Describe this image in detail: the subjects, their attributes, the setting and any actions.",

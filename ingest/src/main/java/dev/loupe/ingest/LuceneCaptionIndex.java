@@ -30,7 +30,7 @@ import org.apache.lucene.store.FSDirectory;
  */
 public final class LuceneCaptionIndex {
   public static final String PATH = "path";
-  static final List<String> TEXT_FIELDS = List.of("caption", "detailed", "keywords", "ocr", "custom");
+  static final List<String> TEXT_FIELDS = List.of("caption", "description", "keywords", "ocr", "custom");
 
   private LuceneCaptionIndex() {}
 

@@ -7,6 +7,7 @@ import static org.elasticsearch.ingest.ConfigurationUtils.readOptionalStringProp
 import static org.elasticsearch.ingest.ConfigurationUtils.readStringProperty;
 
 import dev.loupe.Prompt;
+import dev.loupe.PromptPreset;
 import dev.loupe.SamplingParams;
 import dev.loupe.elasticsearch.captioning.CaptionJob;
 import dev.loupe.elasticsearch.captioning.CaptionService;
@@ -90,12 +91,11 @@ public final class ImageCaptionFactory implements Processor.Factory {
       if (text.isBlank()) throw newConfigurationException(TYPE, tag, "prompt", "must not be empty");
       return Prompt.of(text);
     }
-    CaptionPreset preset = presetName == null ? CaptionPreset.CAPTION : CaptionPreset.byName(presetName);
-    if (preset == null) {
-      throw newConfigurationException(
-          TYPE, tag, "preset", "unknown preset [" + presetName + "], expected one of [" + CaptionPreset.names() + "]");
-    }
-    return Prompt.of(preset.instruction());
+    if (presetName == null) return PromptPreset.CAPTION.prompt();
+    return PromptPreset.byName(presetName)
+        .orElseThrow(() -> newConfigurationException(
+            TYPE, tag, "preset", "unknown preset [" + presetName + "], expected one of [" + PromptPreset.names() + "]"))
+        .prompt();
   }
 
   private static SamplingParams sampling(String tag, Map<String, Object> config) {

@@ -10,7 +10,7 @@ import dev.loupe.Options;
 import dev.loupe.Prompt;
 import dev.loupe.SamplingParams;
 import dev.loupe.elasticsearch.LoupeSettings;
-import dev.loupe.elasticsearch.processor.CaptionPreset;
+import dev.loupe.PromptPreset;
 import dev.loupe.elasticsearch.testing.BulkBody;
 import dev.loupe.elasticsearch.testing.ClusterSpec;
 import dev.loupe.elasticsearch.testing.EsClient;
@@ -97,7 +97,7 @@ public final class OverheadBenchmark {
   }
 
   private static List<Caption> runJava(LoupeEngine engine, BenchConfig config, List<byte[]> images) throws Exception {
-    Prompt prompt = Prompt.of(CaptionPreset.CAPTION.instruction());
+    Prompt prompt = PromptPreset.CAPTION.prompt();
     SamplingParams sampling = SamplingParams.greedy(config.maxNewTokens());
     Semaphore window = new Semaphore(config.maxRunning());
     List<CompletableFuture<Caption>> futures = new ArrayList<>();

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loupe.PromptPreset;
 import dev.loupe.elasticsearch.captioning.CaptionService;
 import dev.loupe.elasticsearch.captioning.TestServices;
 import java.nio.file.Path;
@@ -54,7 +55,7 @@ class ImageCaptionFactoryTest {
     ImageCaptionProcessor processor = create(Map.of("field", "image"));
     assertEquals("image", processor.field());
     assertEquals("caption", processor.targetField());
-    assertEquals(CaptionPreset.CAPTION.instruction(), processor.job().prompt().text());
+    assertEquals(PromptPreset.CAPTION.instruction(), processor.job().prompt().text());
     assertEquals(0f, processor.job().sampling().temperature(), "greedy by default");
     assertEquals(128, processor.job().sampling().maxNewTokens());
     assertEquals(0, processor.job().minPixels());
@@ -86,7 +87,7 @@ class ImageCaptionFactoryTest {
     options.put("properties", List.of("text", "tokens", "timings", "cached_tokens", "prompt_tokens", "finish_reason"));
     ImageCaptionProcessor processor = create(options);
     assertEquals("out", processor.targetField());
-    assertEquals(CaptionPreset.OCR.instruction(), processor.job().prompt().text());
+    assertEquals(PromptPreset.OCR.instruction(), processor.job().prompt().text());
     assertEquals(32, processor.job().sampling().maxNewTokens());
     assertEquals(0.7f, processor.job().sampling().temperature());
     assertEquals(0.9f, processor.job().sampling().topP());
@@ -103,7 +104,7 @@ class ImageCaptionFactoryTest {
   @Test
   void customPrompt() {
     assertEquals("What is written here?", create(Map.of("field", "f", "prompt", "What is written here?")).job().prompt().text());
-    for (CaptionPreset preset : CaptionPreset.values()) {
+    for (PromptPreset preset : PromptPreset.values()) {
       assertEquals(preset.instruction(), create(Map.of("field", "f", "preset", preset.optionName())).job().prompt().text());
     }
   }

@@ -4,8 +4,8 @@ import dev.loupe.Loupe;
 import dev.loupe.LoupeEngine;
 import dev.loupe.Options;
 import dev.loupe.Prompt;
+import dev.loupe.PromptPreset;
 import dev.loupe.SamplingParams;
-import dev.loupe.ingest.PromptPreset;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -24,10 +24,10 @@ final class ModelOptions {
   @Option(names = "--threads", defaultValue = "0", description = "CPU threads, 0 = all cores")
   int threads;
 
-  @Option(names = "--preset", split = ",", description = "caption, detailed, keywords, ocr (repeatable or comma-separated)")
+  @Option(names = "--preset", split = ",", description = "caption, description, keywords, ocr (repeatable or comma-separated)")
   List<String> presets;
 
-  @Option(names = "--prompt", description = "custom prompt text (instead of, or in addition to, presets)")
+  @Option(names = "--prompt", description = "custom prompt text, output as field \"custom\" (instead of, or in addition to, presets)")
   String prompt;
 
   @Option(names = "--system", description = "system prompt")
@@ -54,16 +54,24 @@ final class ModelOptions {
     return Loupe.open(model, options);
   }
 
-  /** Prompts by field name; defaults to the given presets when none were asked for. */
+  /** Prompts by output field name; the given defaults when neither presets nor a prompt were asked for. */
   Map<String, Prompt> prompts(List<PromptPreset> defaults) {
     Map<String, Prompt> out = new LinkedHashMap<>();
-    List<PromptPreset> chosen =
-        presets != null ? presets.stream().map(PromptPreset::parse).toList() : prompt != null ? List.of() : defaults;
-    for (PromptPreset preset : chosen) out.put(preset.fieldName(), withSystem(preset.prompt(prompt)));
-    if (prompt != null && (presets == null || !presets.contains("custom"))) {
-      out.put(PromptPreset.CUSTOM.fieldName(), withSystem(PromptPreset.CUSTOM.prompt(prompt)));
+    List<PromptPreset> chosen = presets != null ? presets.stream().map(ModelOptions::preset).toList() : prompt != null ? List.of() : defaults;
+    for (PromptPreset preset : chosen) out.put(preset.optionName(), withSystem(preset.prompt()));
+    if (prompt != null) {
+      if (prompt.isBlank()) throw new IllegalArgumentException("--prompt needs text");
+      out.put(CUSTOM_FIELD, withSystem(Prompt.of(prompt)));
     }
     return out;
+  }
+
+  /** The output field of the --prompt text. */
+  static final String CUSTOM_FIELD = "custom";
+
+  private static PromptPreset preset(String name) {
+    return PromptPreset.byName(name.trim().toLowerCase(java.util.Locale.ROOT))
+        .orElseThrow(() -> new IllegalArgumentException("unknown preset '" + name + "' (" + PromptPreset.names() + ")"));
   }
 
   private Prompt withSystem(Prompt p) {

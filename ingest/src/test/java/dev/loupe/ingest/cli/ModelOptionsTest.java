@@ -1,0 +1,48 @@
+package dev.loupe.ingest.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.loupe.Prompt;
+import dev.loupe.PromptPreset;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+
+/** How --preset, --prompt and --system become the prompts of each output field. */
+class ModelOptionsTest {
+  static ModelOptions options(List<String> presets, String prompt, String system) {
+    ModelOptions o = new ModelOptions();
+    o.presets = presets;
+    o.prompt = prompt;
+    o.system = system;
+    return o;
+  }
+
+  @Test
+  void defaultsApplyOnlyWhenNothingWasAsked() {
+    Map<String, Prompt> prompts = options(null, null, null).prompts(List.of(PromptPreset.CAPTION, PromptPreset.KEYWORDS));
+    assertEquals(List.of("caption", "keywords"), List.copyOf(prompts.keySet()));
+    assertEquals(PromptPreset.KEYWORDS.instruction(), prompts.get("keywords").text());
+
+    Map<String, Prompt> custom = options(null, "What colour is it?", null).prompts(List.of(PromptPreset.CAPTION));
+    assertEquals(Map.of("custom", Prompt.of("What colour is it?")), custom);
+  }
+
+  @Test
+  void presetsAndPromptTogetherWithTheSystemPromptOnEach() {
+    Map<String, Prompt> prompts = options(List.of("ocr", " Description"), "Count the shapes.", "Be brief.").prompts(List.of());
+    assertEquals(List.of("ocr", "description", "custom"), List.copyOf(prompts.keySet()));
+    prompts.values().forEach(p -> assertEquals("Be brief.", p.systemPrompt()));
+    assertEquals(PromptPreset.DESCRIPTION.instruction(), prompts.get("description").text());
+  }
+
+  @Test
+  void unknownPresetOrBlankPromptIsAClearError() {
+    IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> options(List.of("poem"), null, null).prompts(List.of()));
+    assertTrue(e.getMessage().contains("unknown preset 'poem' (caption, description, keywords, ocr)"), e.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> options(null, " ", null).prompts(List.of()));
+  }
+}
