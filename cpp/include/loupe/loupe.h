@@ -31,8 +31,9 @@ struct ModelInfo {
   bool tie_word_embeddings = false;  // top-level value (HF ties from the outer config)
 };
 
-// Reads <model_dir>/config.json. Throws loupe::Error(ModelLoad) naming the missing file
-// or key, or the key whose value has the wrong type.
+// Reads and validates <model_dir>/config.json with the loader's own parser (dense
+// Qwen3-VL only). Throws loupe::Error(ModelLoad) naming the file that cannot be opened, or
+// the key that is missing, has the wrong type or describes another model.
 ModelInfo inspect_model(const std::string& model_dir);
 
 }  // namespace loupe

@@ -172,6 +172,12 @@ ModelConfig parse_model_config(const std::string& text, const std::string& file)
   json j = parse_json(text, file);
   Node n{j, file, ""};
   ModelConfig c;
+  if (n.has("architectures")) {
+    const json& list = n.at("architectures");
+    LOUPE_CHECK(list.is_array() && !list.empty() && list[0].is_string(), ModelLoad, n.where("architectures"),
+                " must be a non-empty list of names");
+    c.architecture = list[0].get<std::string>();
+  }
   c.model_type = n.string("model_type");
   LOUPE_CHECK(c.model_type == "qwen3_vl", ModelLoad, n.where("model_type"), " is \"", c.model_type,
               "\"; only the dense \"qwen3_vl\" model is supported");
@@ -181,8 +187,12 @@ ModelConfig parse_model_config(const std::string& text, const std::string& file)
   c.vision_end_token_id = int32_t(n.integer("vision_end_token_id"));
   // HF ties from the outer config; the copy inside text_config is not authoritative.
   c.tie_word_embeddings = n.boolean("tie_word_embeddings");
-  c.dtype = n.has("dtype") ? n.string("dtype") : n.string("torch_dtype");
   c.text = parse_text(n.child("text_config"));
+  // Informational only (weights carry their own dtype). The released Qwen3-VL configs
+  // (transformers 4.57) declare it inside text_config only; v5 writes it at the top.
+  for (const Node& where : {n, n.child("text_config")})
+    for (const char* key : {"dtype", "torch_dtype"})
+      if (c.dtype.empty() && where.has(key)) c.dtype = where.string(key);
   c.vision = parse_vision(n.child("vision_config"));
   LOUPE_CHECK(c.vision.out_hidden_size == c.text.hidden_size, ModelLoad, file,
               ": vision_config.out_hidden_size (", c.vision.out_hidden_size, ") must equal text_config.hidden_size (",

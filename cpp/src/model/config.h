@@ -41,6 +41,7 @@ struct VisionConfig {
 };
 
 struct ModelConfig {
+  std::string architecture;  // architectures[0] ("" when the file has no list)
   std::string model_type;
   int32_t image_token_id = 0, video_token_id = 0, vision_start_token_id = 0, vision_end_token_id = 0;
   bool tie_word_embeddings = false;

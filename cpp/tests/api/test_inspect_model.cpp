@@ -65,7 +65,7 @@ TEST_F(ScratchModelDir, MissingConfigNamesTheFile) { expect_model_load_error("co
 
 TEST_F(ScratchModelDir, MissingDirectoryNamesTheFile) {
   fs::remove_all(dir_);
-  expect_model_load_error("missing file");
+  expect_model_load_error("cannot open");
 }
 
 TEST_F(ScratchModelDir, InvalidJsonIsModelLoad) {
@@ -84,7 +84,7 @@ TEST_F(ScratchModelDir, MissingTopLevelTieIsNamed) {
   json config = load_fixture();
   config.erase("tie_word_embeddings");
   write_config(config.dump());
-  expect_model_load_error("'tie_word_embeddings'");
+  expect_model_load_error("config.json: tie_word_embeddings is missing");
 }
 
 TEST_F(ScratchModelDir, WrongTypeIsNamed) {
@@ -92,6 +92,13 @@ TEST_F(ScratchModelDir, WrongTypeIsNamed) {
   config["vision_config"]["depth"] = "24";
   write_config(config.dump());
   expect_model_load_error("vision_config.depth");
+}
+
+TEST_F(ScratchModelDir, AnotherModelIsRefusedAsTheLoaderWould) {
+  json config = load_fixture();
+  config["model_type"] = "qwen3_vl_moe";
+  write_config(config.dump());
+  expect_model_load_error("only the dense \"qwen3_vl\" model is supported");
 }
 
 TEST_F(ScratchModelDir, UntiedEmbeddingsAreReported) {

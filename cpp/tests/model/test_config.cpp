@@ -51,6 +51,20 @@ TEST(Config, AcceptsThe457RopeScalingSpelling) {
   EXPECT_EQ(c.dtype, "bfloat16");
 }
 
+TEST(Config, ParsesTheReleased2BConfigAsPublished) {
+  // Qwen/Qwen3-VL-2B-Instruct's config.json (transformers 4.57): rope_scaling spelling and a
+  // dtype declared only inside text_config. The loader must take it unchanged.
+  ModelConfig c = load_model_config(golden_dir().parent_path() / "skeleton/qwen3-vl-2b");
+  EXPECT_EQ(c.architecture, "Qwen3VLForConditionalGeneration");
+  EXPECT_EQ(c.dtype, "bfloat16");
+  EXPECT_EQ(c.text.hidden_size, 2048);
+  EXPECT_EQ(c.text.num_hidden_layers, 28);
+  EXPECT_EQ(c.text.mrope_section, (std::array<int64_t, 3>{24, 20, 20}));
+  EXPECT_EQ(c.vision.deepstack_visual_indexes, (std::vector<int64_t>{5, 11, 17}));
+  EXPECT_EQ(c.image_token_id, 151655);
+  EXPECT_TRUE(c.tie_word_embeddings);
+}
+
 TEST(Config, MissingKeysAreNamed) {
   for (const char* path : {"/text_config/head_dim", "/text_config/num_key_value_heads", "/vision_config/out_hidden_size",
                            "/vision_config/deepstack_visual_indexes", "/tie_word_embeddings", "/image_token_id",
