@@ -5,8 +5,9 @@ Usage:
                      [--export DIR --export-count N]    # held-out images + HF outputs for Loupe
                      [--examples DIR]                   # demo images + captions.json
 
-The weights are read as stored (bf16) and upcast to fp32, which is what Loupe computes with
-on the CPU, so Loupe must reproduce these greedy outputs token for token.
+The weights are read as stored (bf16) and upcast to fp32, which is what Loupe's exact CPU
+mode computes; Loupe must reproduce these greedy outputs token for token (its default,
+bf16-rounded linear inputs, does so on every committed case too; ShapesModelTest runs it).
 """
 
 import argparse

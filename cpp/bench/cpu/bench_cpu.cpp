@@ -365,7 +365,7 @@ int main(int argc, char** argv) {
                 " MB (decoder + tied lm_head in bf16, fp32 KV); compute ceilings use the fastest GEMM measured "
                 "(bf16 via oneDNN when built with it)");
     const char* mode = std::getenv("LOUPE_CPU_BF16_ACTIVATIONS");
-    report.note(std::string("bf16 linears: activations ") + (mode ? mode : "exact") +
+    report.note(std::string("bf16 linears: activations ") + (mode && *mode ? mode : "rounded") +
                 " (LOUPE_CPU_BF16_ACTIVATIONS; rounded = PyTorch bf16 semantics, the fast path)");
     std::cout << "| figure | measured | ceiling | unit | achieved | ceiling from |\n|---|---:|---:|---|---:|---|\n";
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "backend/cpu/cpu_backend.h"
 #include "golden.h"
 
 namespace loupe::model::test {
@@ -24,7 +25,13 @@ Backend& test_backend() {
   return *backend;
 }
 
-bool test_backend_is_bf16() { return test_backend().activation_dtype() == DType::BF16; }
+// bf16 activations: a bf16 backend (CUDA), or the CPU backend rounding activations into
+// its bf16-weight linears (its default; the fp32 parity runs pin exact, see CMakeLists.txt).
+bool test_backend_is_bf16() {
+  if (test_backend().activation_dtype() == DType::BF16) return true;
+  auto* cpu = dynamic_cast<CpuBackend*>(&test_backend());
+  return cpu && cpu->bf16_activations() == cpu::Bf16Activations::Rounded;
+}
 
 std::filesystem::path golden_model_dir(const std::string& name) { return golden_dir() / "models" / name; }
 

@@ -30,8 +30,18 @@ constexpr double kTolerance = 1e-5;
 // tokens are reported (their margins are not in the goldens). fp32 bounds stay as above.
 constexpr double kBf16VisionTolerance = 5e-2;     // merger output and deepstack features
 constexpr double kBf16LogitsTolerance = 5e-2;     // last-position prefill logits
-double vision_tolerance() { return test_backend_is_bf16() ? kBf16VisionTolerance : kTolerance; }
-double logits_tolerance() { return test_backend_is_bf16() ? kBf16LogitsTolerance : kTolerance; }
+// The CPU backend's default rounds only the inputs of bf16-weight linears (norms, softmax,
+// residuals stay fp32): measured 2.5-3.5e-3 on vision features and 4.4e-3-1.0e-2 on logits
+// (tiny-untied; tiny-tied has fp32 weights and stays at the fp32 error), bounded at 2x that.
+constexpr double kCpuRoundedVisionTolerance = 1e-2;
+constexpr double kCpuRoundedLogitsTolerance = 2e-2;
+bool cpu_rounded() { return test_backend_is_bf16() && test_backend().activation_dtype() == DType::F32; }
+double vision_tolerance() {
+  return cpu_rounded() ? kCpuRoundedVisionTolerance : test_backend_is_bf16() ? kBf16VisionTolerance : kTolerance;
+}
+double logits_tolerance() {
+  return cpu_rounded() ? kCpuRoundedLogitsTolerance : test_backend_is_bf16() ? kBf16LogitsTolerance : kTolerance;
+}
 
 // Under bf16: the first token must agree wherever the golden top-2 margin is safe.
 void expect_greedy_tokens(const std::vector<float>& logits, const std::vector<float>& golden,
@@ -54,6 +64,9 @@ void expect_greedy_tokens(const std::vector<float>& logits, const std::vector<fl
               agree, expected.size(), margin, max_abs_err);
   ASSERT_FALSE(tokens.empty());
   if (margin > 2 * max_abs_err) EXPECT_EQ(tokens[0], expected[0]) << "first token flipped despite a safe margin";
+  // The CPU default (rounded linear inputs only) keeps every greedy token of all 10 golden
+  // cases (measured: 20/20 each, smallest golden margin 0.043); a flip means a regression.
+  if (cpu_rounded()) EXPECT_EQ(tokens, expected) << "CPU bf16-rounded greedy tokens differ from the fp32 golden";
 }
 const std::vector<std::string> kCases = {"text_only", "one_image", "two_images", "long_prompt", "video"};
 const std::vector<std::string> kModels = {"tiny-tied", "tiny-untied"};

@@ -20,7 +20,7 @@ CpuBackend::CpuBackend(int threads)
       pool_(std::make_unique<cpu::ThreadPool>(threads_)) {
   openblas_set_num_threads(threads_);
   const char* mode = std::getenv("LOUPE_CPU_BF16_ACTIVATIONS");
-  const std::string text = mode ? mode : "exact";
+  const std::string text = mode && *mode ? mode : "rounded";
   LOUPE_CHECK(text == "exact" || text == "rounded", InvalidArgument,
               "LOUPE_CPU_BF16_ACTIVATIONS must be 'exact' or 'rounded', not '", text, "'");
   bf16_activations_ = text == "rounded" ? cpu::Bf16Activations::Rounded : cpu::Bf16Activations::Exact;

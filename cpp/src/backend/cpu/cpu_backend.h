@@ -26,10 +26,11 @@ class CpuBackend final : public Backend {
   // Tests and benchmarks: run the portable (non-AVX512_BF16) bf16 linear path even where
   // the CPU has vdpbf16ps, so both paths are checked on one machine.
   void set_portable_kernels(bool portable) { use_avx512_bf16_ = !portable && cpu::has_avx512_bf16(); }
-  // How activations enter linears with bf16 weights (cpu_gemm_bf16.h). Default Exact (the
-  // fp32 golden parity of bf16 checkpoints); Rounded is PyTorch's bf16 semantics and the fast
-  // path for prefill and the vision tower. The environment variable
-  // LOUPE_CPU_BF16_ACTIVATIONS=rounded|exact sets the default of every new backend.
+  // How activations enter linears with bf16 weights (cpu_gemm_bf16.h). Default Rounded:
+  // PyTorch's semantics for a bf16 checkpoint (HF loads it as bf16 and computes in bf16) and
+  // 1.5x faster captioning than Exact, which computes what an fp32-upcast model would and is
+  // what the fp32 golden parity tests pin. fp32 weights are unaffected. The environment
+  // variable LOUPE_CPU_BF16_ACTIVATIONS=rounded|exact sets the default of every new backend.
   void set_bf16_activations(cpu::Bf16Activations mode) { bf16_activations_ = mode; }
   cpu::Bf16Activations bf16_activations() const { return bf16_activations_; }
 
