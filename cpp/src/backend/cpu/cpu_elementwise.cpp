@@ -91,6 +91,17 @@ void CpuBackend::add(Tensor y, Tensor a, Tensor b) {
 }
 
 void CpuBackend::gelu_tanh(Tensor y, Tensor x) {
+  if (cpu::has_avx512f()) {  // the vision MLP's activation: libm's scalar tanhf was 6 % of the tower
+    check_f32(y, "gelu_tanh");
+    check_f32(x, "gelu_tanh");
+    LOUPE_CHECK(y.numel() == x.numel(), Internal, "cpu gelu_tanh: size mismatch");
+    float* yp = y.ptr<float>();
+    const float* xp = x.ptr<float>();
+    const int64_t n = x.numel();
+    pool_->parallel_for(n, [&](int64_t b, int64_t e) { cpu::gelu_tanh_avx512(yp + b, xp + b, e - b); },
+                        n * 8 >= cpu::kParallelWork);
+    return;
+  }
   unary(y, x, *pool_, "gelu_tanh", [](float v) {
     const float c = 0.7978845608028654f;  // sqrt(2/pi)
     return 0.5f * v * (1.f + std::tanh(c * (v + 0.044715f * v * v * v)));

@@ -1,5 +1,7 @@
 #include "backend/cpu/cpu_flash_attention.h"
 
+#include "backend/cpu/cpu_vector_math.h"
+
 #include <immintrin.h>
 
 #include <algorithm>
@@ -14,24 +16,6 @@ namespace {
 constexpr int kQB = 8;       // query rows sharing every key/value load
 constexpr int kKB = 16;      // keys per block: one vector of scores per query row
 constexpr int kMaxD = 256;   // head dims up to this many floats
-
-// e^x for x <= 0 (scores minus their running max): x = n·ln2 + r, |r| <= ln2/2, e^r by its
-// degree-6 Taylor polynomial (relative error ~1e-7, fp32 rounding level), 2^n by scalef.
-LOUPE_AVX512_TARGET inline __m512 exp_nonpositive(__m512 x) {
-  x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));  // below this e^x is under fp32's normal range
-  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);  // ln2 split in two parts:
-  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);      // n·ln2 is exact enough
-  __m512 p = _mm512_set1_ps(1.0f / 720);
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-  return _mm512_scalef_ps(p, n);
-}
 
 // Up to kQB query rows (rows past nq repeat the last one and are not written).
 LOUPE_AVX512_TARGET void attend_block(float* out, int64_t out_stride, const float* q, int64_t q_stride, int nq,

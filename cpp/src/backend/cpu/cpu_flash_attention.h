@@ -7,9 +7,9 @@
 #include <cstdint>
 #include <vector>
 
-namespace loupe::cpu {
+#include "backend/cpu/cpu_kernels.h"
 
-bool has_avx512f();
+namespace loupe::cpu {
 
 // One head's keys prepared for attend_queries(): kt [ceil(count/16)][d][16] (each block of 16
 // keys transposed, zero-padded), v [count][d] contiguous.

@@ -10,6 +10,13 @@ namespace loupe::cpu {
 // microseconds, and on a loaded machine spinning threads cost far more.
 constexpr int64_t kParallelWork = 1 << 16;
 
+// True when the CPU executes AVX-512F; checked once.
+bool has_avx512f();
+
+// y[i] = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))) for i < n, 16 lanes at a time (requires
+// has_avx512f()), tanh from the vector exp of cpu_vector_math.h.
+void gelu_tanh_avx512(float* y, const float* x, int64_t n);
+
 // Converts n values of a weight-like tensor (F32 or BF16, starting at element `offset`) to fp32.
 void load_f32(float* dst, const Tensor& src, int64_t offset, int64_t n);
 
