@@ -44,6 +44,7 @@ TEST_P(CpuLinearBf16, MatchesDoubleReference) {
   std::vector<float> bias = random_values(n, 3);
   for (int threads : {1, 2, 3}) {
     CpuBackend be(threads);
+    be.set_bf16_activations(cpu::Bf16Activations::Exact);  // fp32 x against the double reference
     std::vector<float> y(size_t(m) * n);
     Tensor tx(x.data(), DType::F32, {m, k}), tw(w.data(), DType::BF16, {n, k}), ty(y.data(), DType::F32, {m, n});
     Tensor tb(bias.data(), DType::F32, {n});
