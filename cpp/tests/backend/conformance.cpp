@@ -1,6 +1,5 @@
 #include "conformance.h"
 
-#include "backend/cpu/cpu_backend.h"
 #include "cuda_test_env.h"
 
 #include <cmath>
@@ -54,11 +53,6 @@ void BackendTest::SetUp() {
   // A different stream of random numbers per test, reproducible across runs.
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   rng_.seed(uint32_t(std::hash<std::string>{}(std::string(info->name()))));
-}
-
-bool BackendTest::rounds_bf16_linear_inputs() {
-  auto* cpu = dynamic_cast<CpuBackend*>(backend_.get());
-  return cpu && cpu->bf16_activations() == cpu::Bf16Activations::Rounded;
 }
 
 Buffer BackendTest::upload(DType dtype, std::initializer_list<int64_t> dims, const std::vector<float>& values) {

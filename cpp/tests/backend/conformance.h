@@ -44,9 +44,6 @@ class BackendTest : public ::testing::TestWithParam<std::string> {
 
   Backend& backend() { return *backend_; }
   DType act() const { return act_; }
-  // True for the CPU backend in its default mode: bf16-weight linears round their fp32
-  // inputs to bf16 first (CpuBackend::set_bf16_activations).
-  bool rounds_bf16_linear_inputs();
 
   // Random normal values (times scale), rounded to dtype, uploaded; host gets the rounded values.
   Buffer random(DType dtype, std::initializer_list<int64_t> dims, std::vector<float>& host, float scale = 1.0f);

@@ -2,6 +2,7 @@
 // in the activation dtype and in bf16), norms, activations, SwiGLU, RoPE, fill_zero.
 #include <cmath>
 
+#include "backend/cpu/cpu_backend.h"
 #include "conformance.h"
 #include "reference_ops.h"
 
@@ -36,7 +37,7 @@ TEST_P(BackendTest, LinearMatchesReference) {
         // The CPU backend's default rounds a bf16-weight linear's inputs to bf16 (PyTorch's
         // semantics); the reference then multiplies the same rounded inputs.
         std::vector<float> x_ref = x;
-        if (wt == DType::BF16 && rounds_bf16_linear_inputs())
+        if (wt == DType::BF16 && rounds_bf16_linear_inputs(backend()))
           for (float& v : x_ref) v = bf16_to_f32(f32_to_bf16(v));
         expect_close(download(yd), ref::linear(x_ref, w, with_bias ? &b : nullptr, s.m, s.n, s.k),
                      tolerance_for(act(), 1e-5),

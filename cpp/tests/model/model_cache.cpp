@@ -25,12 +25,10 @@ Backend& test_backend() {
   return *backend;
 }
 
-// bf16 activations: a bf16 backend (CUDA), or the CPU backend rounding activations into
-// its bf16-weight linears (its default; the fp32 parity runs pin exact, see CMakeLists.txt).
+bool test_backend_rounds_bf16_linear_inputs() { return rounds_bf16_linear_inputs(test_backend()); }
+
 bool test_backend_is_bf16() {
-  if (test_backend().activation_dtype() == DType::BF16) return true;
-  auto* cpu = dynamic_cast<CpuBackend*>(&test_backend());
-  return cpu && cpu->bf16_activations() == cpu::Bf16Activations::Rounded;
+  return test_backend().activation_dtype() == DType::BF16 || test_backend_rounds_bf16_linear_inputs();
 }
 
 std::filesystem::path golden_model_dir(const std::string& name) { return golden_dir() / "models" / name; }

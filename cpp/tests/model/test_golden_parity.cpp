@@ -35,12 +35,13 @@ constexpr double kBf16LogitsTolerance = 5e-2;     // last-position prefill logit
 // (tiny-untied; tiny-tied has fp32 weights and stays at the fp32 error), bounded at 2x that.
 constexpr double kCpuRoundedVisionTolerance = 1e-2;
 constexpr double kCpuRoundedLogitsTolerance = 2e-2;
-bool cpu_rounded() { return test_backend_is_bf16() && test_backend().activation_dtype() == DType::F32; }
 double vision_tolerance() {
-  return cpu_rounded() ? kCpuRoundedVisionTolerance : test_backend_is_bf16() ? kBf16VisionTolerance : kTolerance;
+  if (test_backend_rounds_bf16_linear_inputs()) return kCpuRoundedVisionTolerance;
+  return test_backend_is_bf16() ? kBf16VisionTolerance : kTolerance;
 }
 double logits_tolerance() {
-  return cpu_rounded() ? kCpuRoundedLogitsTolerance : test_backend_is_bf16() ? kBf16LogitsTolerance : kTolerance;
+  if (test_backend_rounds_bf16_linear_inputs()) return kCpuRoundedLogitsTolerance;
+  return test_backend_is_bf16() ? kBf16LogitsTolerance : kTolerance;
 }
 
 // Under bf16: the first token must agree wherever the golden top-2 margin is safe.
@@ -66,7 +67,8 @@ void expect_greedy_tokens(const std::vector<float>& logits, const std::vector<fl
   if (margin > 2 * max_abs_err) EXPECT_EQ(tokens[0], expected[0]) << "first token flipped despite a safe margin";
   // The CPU default (rounded linear inputs only) keeps every greedy token of all 10 golden
   // cases (measured: 20/20 each, smallest golden margin 0.043); a flip means a regression.
-  if (cpu_rounded()) EXPECT_EQ(tokens, expected) << "CPU bf16-rounded greedy tokens differ from the fp32 golden";
+  if (test_backend_rounds_bf16_linear_inputs())
+    EXPECT_EQ(tokens, expected) << "CPU bf16-rounded greedy tokens differ from the fp32 golden";
 }
 const std::vector<std::string> kCases = {"text_only", "one_image", "two_images", "long_prompt", "video"};
 const std::vector<std::string> kModels = {"tiny-tied", "tiny-untied"};

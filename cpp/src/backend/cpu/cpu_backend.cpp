@@ -26,6 +26,11 @@ CpuBackend::CpuBackend(int threads)
   bf16_activations_ = text == "rounded" ? cpu::Bf16Activations::Rounded : cpu::Bf16Activations::Exact;
 }
 
+bool rounds_bf16_linear_inputs(const Backend& backend) {
+  const auto* cpu = dynamic_cast<const CpuBackend*>(&backend);
+  return cpu && cpu->bf16_activations() == cpu::Bf16Activations::Rounded;
+}
+
 void* CpuBackend::allocate(size_t bytes) {
   // 64-byte alignment for AVX-512 loads; aligned_alloc needs a multiple of the alignment.
   void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);

@@ -75,4 +75,8 @@ class CpuBackend final : public Backend {
   std::vector<float> f32_scratch_;      // the same, held in fp32, where vdpbf16ps is missing
 };
 
+// True when `backend` is a CpuBackend whose bf16-weight linears round their inputs to bf16
+// (its default): what a test compares such a linear or model against depends on it.
+bool rounds_bf16_linear_inputs(const Backend& backend);
+
 }  // namespace loupe

@@ -14,17 +14,23 @@ void check_f32(const Tensor& t, const char* op) {
   LOUPE_CHECK(t.dtype == DType::F32, Internal, "cpu ", op, ": expected f32 activations, got ", t.describe());
 }
 
-template <class F>
-void unary(Tensor y, Tensor x, cpu::ThreadPool& pool, const char* op, F f) {
+// y = op(x) elementwise: `range(y, x, count)` maps each thread's contiguous slice.
+template <class Range>
+void unary_ranges(Tensor y, Tensor x, cpu::ThreadPool& pool, const char* op, Range range) {
   check_f32(y, op);
   check_f32(x, op);
   LOUPE_CHECK(y.numel() == x.numel(), Internal, "cpu ", op, ": size mismatch");
   float* yp = y.ptr<float>();
   const float* xp = x.ptr<float>();
   const int64_t n = x.numel();
-  pool.parallel_for(n, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) yp[i] = f(xp[i]);
-  }, n * 8 >= cpu::kParallelWork);
+  pool.parallel_for(n, [&](int64_t b, int64_t e) { range(yp + b, xp + b, e - b); }, n * 8 >= cpu::kParallelWork);
+}
+
+template <class F>
+void unary(Tensor y, Tensor x, cpu::ThreadPool& pool, const char* op, F f) {
+  unary_ranges(y, x, pool, op, [&](float* yp, const float* xp, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) yp[i] = f(xp[i]);
+  });
 }
 
 }  // namespace
@@ -92,14 +98,7 @@ void CpuBackend::add(Tensor y, Tensor a, Tensor b) {
 
 void CpuBackend::gelu_tanh(Tensor y, Tensor x) {
   if (cpu::has_avx512f()) {  // the vision MLP's activation: libm's scalar tanhf was 6 % of the tower
-    check_f32(y, "gelu_tanh");
-    check_f32(x, "gelu_tanh");
-    LOUPE_CHECK(y.numel() == x.numel(), Internal, "cpu gelu_tanh: size mismatch");
-    float* yp = y.ptr<float>();
-    const float* xp = x.ptr<float>();
-    const int64_t n = x.numel();
-    pool_->parallel_for(n, [&](int64_t b, int64_t e) { cpu::gelu_tanh_avx512(yp + b, xp + b, e - b); },
-                        n * 8 >= cpu::kParallelWork);
+    unary_ranges(y, x, *pool_, "gelu_tanh", cpu::gelu_tanh_avx512);
     return;
   }
   unary(y, x, *pool_, "gelu_tanh", [](float v) {
