@@ -8,6 +8,8 @@ import java.io.UncheckedIOException;
 /** The JSON shape of one image's results, shared by `caption` and `bulk`. */
 public final class Documents {
   private static final ObjectMapper JSON = new ObjectMapper();
+  /** The field of the caller's own prompt (CLI --prompt); presets write their option name. */
+  public static final String CUSTOM_FIELD = "custom";
 
   private Documents() {}
 

@@ -1,10 +1,13 @@
 package dev.loupe.ingest;
 
+import dev.loupe.PromptPreset;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.stream.Stream;
 import org.apache.lucene.analysis.standard.StandardAnalyzer;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
@@ -30,7 +33,9 @@ import org.apache.lucene.store.FSDirectory;
  */
 public final class LuceneCaptionIndex {
   public static final String PATH = "path";
-  static final List<String> TEXT_FIELDS = List.of("caption", "description", "keywords", "ocr", "custom");
+  /** Every field a prompt can write: each preset's option name, then the custom prompt's. */
+  static final List<String> TEXT_FIELDS = Stream.concat(
+      Arrays.stream(PromptPreset.values()).map(PromptPreset::optionName), Stream.of(Documents.CUSTOM_FIELD)).toList();
 
   private LuceneCaptionIndex() {}
 

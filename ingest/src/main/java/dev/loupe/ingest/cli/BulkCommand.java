@@ -1,10 +1,10 @@
 package dev.loupe.ingest.cli;
 
 import dev.loupe.LoupeEngine;
+import dev.loupe.PromptPreset;
 import dev.loupe.ingest.BulkWriter;
 import dev.loupe.ingest.CaptionPipeline;
 import dev.loupe.ingest.ImageFiles;
-import dev.loupe.PromptPreset;
 import dev.loupe.ingest.RunStats;
 import java.io.BufferedWriter;
 import java.io.OutputStreamWriter;

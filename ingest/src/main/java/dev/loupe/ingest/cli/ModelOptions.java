@@ -6,10 +6,12 @@ import dev.loupe.Options;
 import dev.loupe.Prompt;
 import dev.loupe.PromptPreset;
 import dev.loupe.SamplingParams;
+import dev.loupe.ingest.Documents;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Option;
 
@@ -61,16 +63,13 @@ final class ModelOptions {
     for (PromptPreset preset : chosen) out.put(preset.optionName(), withSystem(preset.prompt()));
     if (prompt != null) {
       if (prompt.isBlank()) throw new IllegalArgumentException("--prompt needs text");
-      out.put(CUSTOM_FIELD, withSystem(Prompt.of(prompt)));
+      out.put(Documents.CUSTOM_FIELD, withSystem(Prompt.of(prompt)));
     }
     return out;
   }
 
-  /** The output field of the --prompt text. */
-  static final String CUSTOM_FIELD = "custom";
-
   private static PromptPreset preset(String name) {
-    return PromptPreset.byName(name.trim().toLowerCase(java.util.Locale.ROOT))
+    return PromptPreset.byName(name.trim().toLowerCase(Locale.ROOT))
         .orElseThrow(() -> new IllegalArgumentException("unknown preset '" + name + "' (" + PromptPreset.names() + ")"));
   }
 
