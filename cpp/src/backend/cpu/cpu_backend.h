@@ -1,8 +1,8 @@
 #pragma once
 // CPU backend: fp32 activations; weights fp32 or bf16 (as stored) or int8 (opt-in, see
-// backend/int8_weights.h). fp32 GEMM through OpenBLAS; bf16/int8 GEMM through an
-// AVX512_BF16 kernel on the weights as stored (cpu_gemm_bf16.h: exact or bf16-rounded
-// activations). Attention: online softmax over key blocks, blocked on AVX-512 for many
+// backend/int8_weights.h). fp32 GEMM through OpenBLAS; bf16 GEMM through an AVX512_BF16
+// kernel on the weights as stored (cpu_gemm_bf16.h: exact or bf16-rounded activations), int8
+// GEMM through an AVX512_VNNI kernel (cpu_gemm_int8.h). Attention: online softmax over key blocks, blocked on AVX-512 for many
 // queries (cpu_flash_attention.h), so no [T, T] score matrix is ever materialised.
 // Everything else: parallel loops on a small spin-then-sleep thread pool.
 #include <memory>
@@ -10,6 +10,7 @@
 
 #include "backend/backend.h"
 #include "backend/cpu/cpu_gemm_bf16.h"
+#include "backend/cpu/cpu_gemm_int8.h"
 #include "backend/cpu/thread_pool.h"
 
 namespace loupe {
@@ -23,9 +24,12 @@ class CpuBackend final : public Backend {
   DType activation_dtype() const override { return DType::F32; }
   int threads() const { return threads_; }
   cpu::ThreadPool& pool() { return *pool_; }
-  // Tests and benchmarks: run the portable (non-AVX512_BF16) bf16 linear path even where
-  // the CPU has vdpbf16ps, so both paths are checked on one machine.
-  void set_portable_kernels(bool portable) { use_avx512_bf16_ = !portable && cpu::has_avx512_bf16(); }
+  // Tests and benchmarks: run the portable bf16 and int8 linear paths even where the CPU has
+  // vdpbf16ps and vpdpwssd, so both paths are checked on one machine.
+  void set_portable_kernels(bool portable) {
+    use_avx512_bf16_ = !portable && cpu::has_avx512_bf16();
+    use_avx512_vnni_ = !portable && cpu::has_avx512_vnni();
+  }
   // How activations enter linears with bf16 weights (cpu_gemm_bf16.h). Default Rounded:
   // PyTorch's semantics for a bf16 checkpoint (HF loads it as bf16 and computes in bf16) and
   // 1.5x faster captioning than Exact, which computes what an fp32-upcast model would and is
@@ -70,9 +74,11 @@ class CpuBackend final : public Backend {
   int threads_;
   std::unique_ptr<cpu::ThreadPool> pool_;
   bool use_avx512_bf16_ = cpu::has_avx512_bf16();
+  bool use_avx512_vnni_ = cpu::has_avx512_vnni();
   cpu::Bf16Activations bf16_activations_;
   std::vector<uint16_t> bf16_scratch_;  // bf16 activations of the current linear
   std::vector<float> f32_scratch_;      // the same, held in fp32, where vdpbf16ps is missing
+  cpu::Int16Activations int16_scratch_;  // quantised activations of the current int8 linear
 };
 
 // True when `backend` is a CpuBackend whose bf16-weight linears round their inputs to bf16

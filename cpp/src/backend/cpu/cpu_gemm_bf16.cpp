@@ -113,23 +113,21 @@ LOUPE_BF16_TARGET void tile_rows(int mr, float* y, int64_t ldy, const uint16_t* 
   }
 }
 
-LOUPE_BF16_TARGET void int8_rows_to_bf16(uint16_t* dst, const int8_t* src, int64_t n) {
-  int64_t i = 0;
-  for (; i + 32 <= n; i += 32) {
-    const __m512 lo = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i))));
-    const __m512 hi =
-        _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + 16))));
-    _mm512_storeu_si512(dst + i, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-  }
-  for (; i < n; ++i) dst[i] = f32_to_bf16(float(src[i]));
+}  // namespace
+
+bool has_avx512_bf16() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool yes = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
+  return yes;
+#else
+  return false;
+#endif
 }
 
-// The driver shared by the bf16 and int8 GEMMs: prepares the bf16 planes of x, then each
-// thread walks its contiguous range of output columns in L2 blocks of weight rows, which
-// `rows_of(first_row, count)` returns as bf16 [count, k] (the stored rows, or a converted copy).
-template <class RowsOf>
-void run_gemm(float* y, int64_t ldy, const float* x, int64_t m, int64_t n, int64_t k, Bf16Activations mode,
-              std::vector<uint16_t>& scratch, ThreadPool& pool, RowsOf&& rows_of) {
+// Prepares the bf16 planes of x, then each thread walks its contiguous range of output
+// columns in L2 blocks of weight rows.
+void gemm_bf16(float* y, int64_t ldy, const float* x, const uint16_t* w, int64_t m, int64_t n, int64_t k,
+               Bf16Activations mode, std::vector<uint16_t>& scratch, ThreadPool& pool) {
   if (m <= 0 || n <= 0) return;
   const bool exact = mode == Bf16Activations::Exact;
   const int64_t ldx = exact ? 3 * k : k;
@@ -148,15 +146,14 @@ void run_gemm(float* y, int64_t ldy, const float* x, int64_t m, int64_t n, int64
   pool.parallel_for(tiles, [&](int64_t tb, int64_t te) {
     for (int64_t b0 = tb; b0 < te; b0 += block_tiles) {
       const int64_t b1 = std::min(te, b0 + block_tiles);
-      const int64_t first = b0 * kNR, count = std::min(n, b1 * kNR) - first;
-      const uint16_t* block = rows_of(first, count);
+      const uint16_t* block = w + b0 * kNR * k;
       for (int64_t r0 = 0; r0 < m; r0 += kMR) {
         const int mr = int(std::min<int64_t>(kMR, m - r0));
         for (int64_t t = b0; t < b1; ++t) {
           const int64_t n0 = t * kNR;
           const int nv = int(std::min<int64_t>(kNR, n - n0));
           const uint16_t* rows[kNR];
-          for (int j = 0; j < kNR; ++j) rows[j] = block + (n0 - first + std::min(j, nv - 1)) * k;
+          for (int j = 0; j < kNR; ++j) rows[j] = block + (n0 - b0 * kNR + std::min(j, nv - 1)) * k;
           if (exact) {
             tile_rows<3>(mr, y + r0 * ldy + n0, ldy, xb + r0 * ldx, ldx, rows, nv, k);
           } else {
@@ -166,39 +163,6 @@ void run_gemm(float* y, int64_t ldy, const float* x, int64_t m, int64_t n, int64
       }
     }
   }, m * n * k >= kParallelWork);
-}
-
-}  // namespace
-
-bool has_avx512_bf16() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  static const bool yes = __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512bw");
-  return yes;
-#else
-  return false;
-#endif
-}
-
-void gemm_bf16(float* y, int64_t ldy, const float* x, const uint16_t* w, int64_t m, int64_t n, int64_t k,
-               Bf16Activations mode, std::vector<uint16_t>& scratch, ThreadPool& pool) {
-  run_gemm(y, ldy, x, m, n, k, mode, scratch, pool,
-           [&](int64_t row, int64_t) { return w + row * k; });
-}
-
-void gemm_int8(float* y, int64_t ldy, const float* x, const int8_t* q, const float* scales, int64_t m, int64_t n,
-               int64_t k, Bf16Activations mode, std::vector<uint16_t>& scratch, ThreadPool& pool) {
-  // Each block of int8 rows is widened to bf16 (exact: |q| <= 127 fits bf16's 8 bits) in a
-  // per-thread L2-sized buffer, so the int8 bytes are what streams from memory.
-  run_gemm(y, ldy, x, m, n, k, mode, scratch, pool, [&](int64_t row, int64_t count) {
-    thread_local std::vector<uint16_t> block;
-    block.resize(size_t(count * k));
-    int8_rows_to_bf16(block.data(), q + row * k, count * k);
-    return static_cast<const uint16_t*>(block.data());
-  });
-  pool.parallel_for(m, [&](int64_t rb, int64_t re) {
-    for (int64_t r = rb; r < re; ++r)
-      for (int64_t c = 0; c < n; ++c) y[r * ldy + c] *= scales[c];
-  }, m * n >= kParallelWork);
 }
 
 }  // namespace loupe::cpu

@@ -28,9 +28,4 @@ enum class Bf16Activations {
 void gemm_bf16(float* y, int64_t ldy, const float* x, const uint16_t* w, int64_t m, int64_t n, int64_t k,
                Bf16Activations mode, std::vector<uint16_t>& scratch, ThreadPool& pool);
 
-// The same with int8 weights q[N, K] and per-row scales: y = (x · qᵀ) · diag(scales), the
-// linear of the dequantised weights q·scale (see CpuBackend::linear for the I8 layout).
-void gemm_int8(float* y, int64_t ldy, const float* x, const int8_t* q, const float* scales, int64_t m, int64_t n,
-               int64_t k, Bf16Activations mode, std::vector<uint16_t>& scratch, ThreadPool& pool);
-
 }  // namespace loupe::cpu

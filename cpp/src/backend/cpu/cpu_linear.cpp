@@ -13,6 +13,7 @@
 #include "backend/cpu/cpu_backend.h"
 #include "backend/int8_weights.h"
 #include "backend/cpu/cpu_gemm_bf16.h"
+#include "backend/cpu/cpu_gemm_int8.h"
 #include "backend/cpu/cpu_kernels.h"
 
 namespace loupe {
@@ -112,21 +113,20 @@ void CpuBackend::linear(Tensor y, Tensor x, Tensor w, const Tensor* bias) {
   if (bias) add_bias(yp, m, n, *bias, *pool_);
 }
 
-// Int8 weights (backend/int8_weights.h): the AVX512_BF16 kernel where the bf16 path uses it;
+// Int8 weights (backend/int8_weights.h): the AVX512_VNNI kernel at every M in both modes;
 // otherwise blocks of rows are dequantised to fp32 (q · scale) and go through sgemm.
 void CpuBackend::linear_int8(float* yp, const float* xp, const Tensor& w, int64_t m, int64_t n, int64_t k) {
   const int8_t* q = w.ptr<int8_t>();
   const float* scales = int8_scales(w.data, n, k);
-  const bool rounded = bf16_activations_ == cpu::Bf16Activations::Rounded;
-  if (use_avx512_bf16_ && (rounded || m <= 4)) {
-    cpu::gemm_int8(yp, n, xp, q, scales, m, n, k, bf16_activations_, bf16_scratch_, *pool_);
+  if (use_avx512_vnni_) {
+    cpu::gemm_int8(yp, n, xp, q, scales, m, n, k, bf16_activations_, int16_scratch_, *pool_);
     return;
   }
-  if (rounded) {
-    f32_scratch_.resize(size_t(m * k));
-    for (int64_t i = 0; i < m * k; ++i) f32_scratch_[i] = bf16_to_f32(f32_to_bf16(xp[i]));
-    xp = f32_scratch_.data();
-  }
+  // The same quantised activations as the kernel, held in fp32: one result on every CPU.
+  cpu::quantize_activations_int16(int16_scratch_, xp, m, k, bf16_activations_ == cpu::Bf16Activations::Exact);
+  f32_scratch_.resize(size_t(m * k));
+  cpu::dequantize_activations_int16(f32_scratch_.data(), int16_scratch_, m, k);
+  xp = f32_scratch_.data();
   const int64_t block = std::max<int64_t>(16, std::min<int64_t>(n, (1 << 20) / std::max<int64_t>(k, 1)));
   std::vector<float> tile(size_t(block * k));
   for (int64_t c0 = 0; c0 < n; c0 += block) {
