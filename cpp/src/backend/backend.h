@@ -152,6 +152,10 @@ std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
 std::unique_ptr<Backend> make_cuda_backend(int device_index);
 // Dispatch on a parsed device.
 std::unique_ptr<Backend> make_backend(const Device& device, int cpu_threads = 0);
+// Sets how a CPU backend's bf16-weight linears take their activations: "rounded" or "exact"
+// (backend/cpu/cpu_gemm_bf16.h); "" keeps its default. Other backends ignore it. Any other
+// text is an InvalidArgument error naming the accepted values.
+void set_cpu_bf16_activations(Backend& backend, const std::string& mode);
 
 // RAII device allocation shaped as a tensor.
 class Buffer {

@@ -30,10 +30,16 @@ SamplingParams defaults_from(const model::GenerationConfig& gen) {
   return p;
 }
 
+std::unique_ptr<Backend> configured_backend(const EngineOptions& options) {
+  std::unique_ptr<Backend> backend = make_backend(Device::parse(options.device), options.threads);
+  set_cpu_bf16_activations(*backend, options.cpu_bf16_activations);
+  return backend;
+}
+
 class Qwen3VLRunner final : public ModelRunner {
  public:
   Qwen3VLRunner(const std::string& model_dir, const EngineOptions& options)
-      : backend_(make_backend(Device::parse(options.device), options.threads)),
+      : backend_(configured_backend(options)),
         model_(std::make_unique<model::Qwen3VLModel>(*backend_, model_dir,
                                                      model::LoadOptions{false, options.int8_text_weights})) {
     const model::ModelConfig& config = model_->config();

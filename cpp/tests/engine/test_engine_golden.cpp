@@ -106,3 +106,29 @@ TEST(EngineGolden, SameImageOtherPromptSharesTheImagePrefix) {
   EXPECT_EQ(rb.cached_tokens, int32_t(end) + 1);
   EXPECT_EQ(rc.cached_tokens, 6);  // system header + <|vision_start|>: no visual token shared
 }
+
+// EngineOptions::cpu_bf16_activations reaches the CPU backend: both modes give HF's greedy
+// tokens on the bf16 checkpoint, and anything else is refused at open, naming the choices.
+TEST(EngineGolden, CpuBf16ActivationModesMatchHfAndOthersAreRefused) {
+  const std::string untied = golden_dir() + "/models/tiny-untied";
+  for (const char* mode : {"exact", "rounded"}) {
+    EngineOptions o = cpu_options();
+    o.kv_cache_bytes = kv_bytes_for(1024);
+    o.cpu_bf16_activations = mode;
+    auto engine = Engine::open(untied, o);
+    for (const auto& name : kCases) {
+      Result r = engine->submit(greedy(golden_request(name))).wait();
+      ASSERT_TRUE(r.ok()) << mode << " " << name << ": " << r.error;
+      EXPECT_EQ(r.token_ids, golden_generated_ids(name, "tiny-untied")) << mode << " " << name;
+    }
+  }
+  EngineOptions bad = cpu_options();
+  bad.cpu_bf16_activations = "bf16";
+  try {
+    Engine::open(untied, bad);
+    FAIL() << "an unknown mode was accepted";
+  } catch (const loupe::Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("'rounded' or 'exact', not 'bf16'"), std::string::npos) << e.what();
+  }
+}

@@ -64,11 +64,14 @@ void expect_greedy_tokens(const std::vector<float>& logits, const std::vector<fl
   std::printf("[parity] bf16 greedy: %zu/%zu leading tokens agree; golden top-2 margin %.3g, logit err %.3g\n",
               agree, expected.size(), margin, max_abs_err);
   ASSERT_FALSE(tokens.empty());
-  if (margin > 2 * max_abs_err) EXPECT_EQ(tokens[0], expected[0]) << "first token flipped despite a safe margin";
+  if (margin > 2 * max_abs_err) {
+    EXPECT_EQ(tokens[0], expected[0]) << "first token flipped despite a safe margin";
+  }
   // The CPU default (rounded linear inputs only) keeps every greedy token of all 10 golden
   // cases (measured: 20/20 each, smallest golden margin 0.043); a flip means a regression.
-  if (test_backend_rounds_bf16_linear_inputs())
+  if (test_backend_rounds_bf16_linear_inputs()) {
     EXPECT_EQ(tokens, expected) << "CPU bf16-rounded greedy tokens differ from the fp32 golden";
+  }
 }
 const std::vector<std::string> kCases = {"text_only", "one_image", "two_images", "long_prompt", "video"};
 const std::vector<std::string> kModels = {"tiny-tied", "tiny-untied"};

@@ -20,10 +20,19 @@ CpuBackend::CpuBackend(int threads)
       pool_(std::make_unique<cpu::ThreadPool>(threads_)) {
   openblas_set_num_threads(threads_);
   const char* mode = std::getenv("LOUPE_CPU_BF16_ACTIVATIONS");
-  const std::string text = mode && *mode ? mode : "rounded";
-  LOUPE_CHECK(text == "exact" || text == "rounded", InvalidArgument,
-              "LOUPE_CPU_BF16_ACTIVATIONS must be 'exact' or 'rounded', not '", text, "'");
-  bf16_activations_ = text == "rounded" ? cpu::Bf16Activations::Rounded : cpu::Bf16Activations::Exact;
+  bf16_activations_ = parse_bf16_activations(mode && *mode ? mode : "rounded", "LOUPE_CPU_BF16_ACTIVATIONS");
+}
+
+cpu::Bf16Activations parse_bf16_activations(const std::string& text, const char* what) {
+  LOUPE_CHECK(text == "exact" || text == "rounded", InvalidArgument, what, " must be 'rounded' or 'exact', not '",
+              text, "'");
+  return text == "rounded" ? cpu::Bf16Activations::Rounded : cpu::Bf16Activations::Exact;
+}
+
+void set_cpu_bf16_activations(Backend& backend, const std::string& mode) {
+  if (mode.empty()) return;
+  const cpu::Bf16Activations parsed = parse_bf16_activations(mode, "the CPU bf16 activation mode");
+  if (auto* cpu = dynamic_cast<CpuBackend*>(&backend)) cpu->set_bf16_activations(parsed);
 }
 
 bool rounds_bf16_linear_inputs(const Backend& backend) {

@@ -81,6 +81,9 @@ class CpuBackend final : public Backend {
   cpu::Int16Activations int16_scratch_;  // quantised activations of the current int8 linear
 };
 
+// "rounded" or "exact" as the mode; anything else is an InvalidArgument naming `what`.
+cpu::Bf16Activations parse_bf16_activations(const std::string& text, const char* what);
+
 // True when `backend` is a CpuBackend whose bf16-weight linears round their inputs to bf16
 // (its default): what a test compares such a linear or model against depends on it.
 bool rounds_bf16_linear_inputs(const Backend& backend);

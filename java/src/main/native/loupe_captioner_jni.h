@@ -29,6 +29,8 @@ struct OpenOptions {
   int64_t max_encoded_bytes = 32 << 20;
   int64_t max_decoded_pixels = 50'000'000;
   int32_t max_images_per_request = 16;
+  std::string cpu_bf16_activations;  // "" | "rounded" | "exact"
+  bool int8_text_weights = false;
 };
 
 struct RequestParams {
@@ -78,6 +80,8 @@ class NativeCaptioner {
       options.engine.queue_limit = o.queue_limit;
       options.engine.max_prompt_tokens = o.max_prompt_tokens;
       options.engine.prefix_cache = o.prefix_cache;
+      options.engine.cpu_bf16_activations = o.cpu_bf16_activations;
+      options.engine.int8_text_weights = o.int8_text_weights;
       options.min_pixels = o.min_pixels;
       options.max_pixels = o.max_pixels;
       options.image_limits.max_encoded_bytes = static_cast<size_t>(o.max_encoded_bytes);

@@ -74,10 +74,35 @@ public final class LoupeSettings {
   public static final Setting<Long> IMAGE_MAX_RESIZE_PIXELS =
       Setting.longSetting("loupe.image.max_resize_pixels", 0, 0, Property.NodeScope);
 
+  /**
+   * CPU: how linears with bf16 weights take their activations. {@code rounded} (bf16, as
+   * PyTorch computes a bf16 checkpoint) is the fast path; {@code exact} computes what the
+   * fp32-upcast model does, about 1.5x slower.
+   */
+  public static final Setting<String> CPU_BF16_ACTIVATIONS =
+      Setting.simpleString(
+          "loupe.cpu.bf16_activations",
+          "rounded",
+          value -> {
+            if (!value.equals("rounded") && !value.equals("exact")) {
+              throw new IllegalArgumentException(
+                  "[loupe.cpu.bf16_activations] must be [rounded] or [exact], got [" + value + "]");
+            }
+          },
+          Property.NodeScope);
+
+  /**
+   * CPU: quantise the text decoder's linears to int8 at load (weight-only, one scale per
+   * output row): about half the weight bytes per generated token, so faster decoding on
+   * memory-bound nodes, at a small accuracy cost.
+   */
+  public static final Setting<Boolean> CPU_INT8_WEIGHTS =
+      Setting.boolSetting("loupe.cpu.int8_weights", false, Property.NodeScope);
+
   public static List<Setting<?>> all() {
     return List.of(
         MODEL_PATH, DEVICE_SETTING, THREADS, KV_CACHE_SIZE, MAX_RUNNING, QUEUE_SIZE, TIMEOUT, IMAGE_MAX_BYTES,
-        IMAGE_MAX_PIXELS, IMAGE_MAX_RESIZE_PIXELS);
+        IMAGE_MAX_PIXELS, IMAGE_MAX_RESIZE_PIXELS, CPU_BF16_ACTIVATIONS, CPU_INT8_WEIGHTS);
   }
 
   /** The configured model directory, or null when {@code loupe.model.path} is unset. */
@@ -108,6 +133,8 @@ public final class LoupeSettings {
         .withQueueLimit(maxRunning + 1)
         .withPixels(0, resize)
         .withImageLimits(
-            IMAGE_MAX_BYTES.get(settings).getBytes(), IMAGE_MAX_PIXELS.get(settings), Options.defaults().maxImagesPerRequest());
+            IMAGE_MAX_BYTES.get(settings).getBytes(), IMAGE_MAX_PIXELS.get(settings), Options.defaults().maxImagesPerRequest())
+        .withCpuBf16Activations(CPU_BF16_ACTIVATIONS.get(settings))
+        .withInt8TextWeights(CPU_INT8_WEIGHTS.get(settings));
   }
 }
