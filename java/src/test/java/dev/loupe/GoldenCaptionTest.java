@@ -19,24 +19,28 @@ import org.junit.jupiter.params.provider.MethodSource;
 /**
  * Captions through the Java API must be HF transformers' greedy tokens for every golden
  * case whose conversation the API can express (optional system text, then images, then one
- * user text), with the case's own resize budget.
+ * user text), with the case's own resize budget; the bf16 checkpoint in both CPU activation
+ * modes ({@link Options#cpuBf16Activations()}).
  */
 class GoldenCaptionTest {
   static final Path TESTDATA = Path.of(System.getProperty("loupe.testdata"));
   static final Path GOLDEN = TESTDATA.resolve("golden");
   static LoupeEngine tied;
   static LoupeEngine untied;
+  static LoupeEngine untiedExact;
 
   @BeforeAll
   static void open() {
     tied = Loupe.open(GOLDEN.resolve("models/tiny-tied"), Options.defaults().withThreads(2));
-    untied = Loupe.open(GOLDEN.resolve("models/tiny-untied"), Options.defaults().withThreads(2));
+    untied = Loupe.open(GOLDEN.resolve("models/tiny-untied"), Options.defaults().withThreads(2).withCpuBf16Activations("rounded"));
+    untiedExact = Loupe.open(GOLDEN.resolve("models/tiny-untied"), Options.defaults().withThreads(2).withCpuBf16Activations("exact"));
   }
 
   @AfterAll
   static void close() {
     tied.close();
     untied.close();
+    untiedExact.close();
   }
 
   static Stream<Arguments> cases() throws IOException {
@@ -45,13 +49,13 @@ class GoldenCaptionTest {
     for (JsonNode c : manifest.get("cases")) {
       CaptionRequest request = expressible(c);
       if (request == null) continue;
-      for (String model : List.of("tiny-tied", "tiny-untied")) {
+      for (String model : List.of("tiny-tied", "tiny-untied", "tiny-untied exact")) {
         List<Integer> expected = new ArrayList<>();
-        c.get("results").get(model).get("generated_ids").forEach(id -> expected.add(id.asInt()));
+        c.get("results").get(model.split(" ")[0]).get("generated_ids").forEach(id -> expected.add(id.asInt()));
         out.add(Arguments.of(c.get("name").asText(), model, request, expected));
       }
     }
-    assertTrue(out.size() >= 8, "expected text_only, one_image, two_images and long_prompt on both models");
+    assertTrue(out.size() >= 12, "expected text_only, one_image, two_images and long_prompt on both models");
     return out.stream();
   }
 
@@ -98,7 +102,11 @@ class GoldenCaptionTest {
   @ParameterizedTest(name = "{0} on {1}")
   @MethodSource("cases")
   void captionTokensAreHfGreedyTokens(String name, String model, CaptionRequest request, List<Integer> expected) {
-    LoupeEngine engine = model.equals("tiny-tied") ? tied : untied;
+    LoupeEngine engine = switch (model) {
+      case "tiny-tied" -> tied;
+      case "tiny-untied" -> untied;
+      default -> untiedExact;
+    };
     Caption caption = engine.submit(request).join();
     assertEquals(expected, caption.tokenIds(), name + " on " + model);
     assertTrue(caption.promptTokens() > 0);

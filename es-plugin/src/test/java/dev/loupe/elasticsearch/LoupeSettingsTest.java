@@ -20,6 +20,9 @@ class LoupeSettingsTest {
     assertEquals(TimeValue.timeValueMinutes(5), LoupeSettings.TIMEOUT.get(none));
     assertEquals(50_000_000L, LoupeSettings.IMAGE_MAX_PIXELS.get(none), "a 100 MP image is refused by default");
     assertEquals(32L << 20, LoupeSettings.IMAGE_MAX_BYTES.get(none).getBytes());
+    assertEquals("rounded", LoupeSettings.CPU_BF16_ACTIVATIONS.get(none), "the fast path, PyTorch's bf16 semantics");
+    assertEquals(false, LoupeSettings.CPU_INT8_WEIGHTS.get(none));
+    assertEquals("rounded", LoupeSettings.engineOptions(none).cpuBf16Activations());
   }
 
   @Test
@@ -33,6 +36,8 @@ class LoupeSettingsTest {
             .put("loupe.image.max_bytes", "4mb")
             .put("loupe.image.max_pixels", 1_000_000)
             .put("loupe.image.max_resize_pixels", 500_000)
+            .put("loupe.cpu.bf16_activations", "exact")
+            .put("loupe.cpu.int8_weights", true)
             .build();
     Options options = LoupeSettings.engineOptions(settings);
     assertEquals("cuda:1", options.device());
@@ -44,6 +49,8 @@ class LoupeSettingsTest {
     assertEquals(1_000_000, options.maxDecodedPixels());
     assertEquals(500_000, options.maxPixels());
     assertEquals(0, options.minPixels());
+    assertEquals("exact", options.cpuBf16Activations());
+    assertTrue(options.int8TextWeights());
   }
 
   @Test
@@ -57,5 +64,10 @@ class LoupeSettingsTest {
     IllegalArgumentException timeout =
         assertThrows(IllegalArgumentException.class, () -> LoupeSettings.TIMEOUT.get(Settings.builder().put("loupe.timeout", "soon").build()));
     assertTrue(timeout.getMessage().contains("loupe.timeout"), timeout.getMessage());
+    IllegalArgumentException mode =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LoupeSettings.CPU_BF16_ACTIVATIONS.get(Settings.builder().put("loupe.cpu.bf16_activations", "fp32").build()));
+    assertTrue(mode.getMessage().contains("[loupe.cpu.bf16_activations] must be [rounded] or [exact], got [fp32]"), mode.getMessage());
   }
 }
