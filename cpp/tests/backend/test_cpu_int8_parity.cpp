@@ -54,6 +54,12 @@ TEST(CpuInt8, QuantisedLayoutRoundTrips) {
       EXPECT_NEAR(float(int8_t(q[r * cols + c])) * scales[r], w[r * cols + c], 0.5f * scales[r] + 1e-7f);
 }
 
+TEST(CpuInt8, InlineRoundingIsNearbyint) {
+  for (float v = -130.0f; v <= 130.0f; v += 0.125f) ASSERT_EQ(round_small_to_even(v), std::nearbyint(v)) << v;
+  for (float v : {0.5f, 1.5f, 2.5f, -0.5f, -2.5f, 126.5f, -126.5f, 0.49999997f, 1e-30f, -0.0f})
+    EXPECT_EQ(round_small_to_even(v), std::nearbyint(v)) << v;
+}
+
 TEST(CpuInt8, TextDecoderMatchesUnquantisedModel) {
   if (test_backend().device().kind != DeviceKind::CPU) GTEST_SKIP() << "int8 weights are CPU-only";
   int safe = 0, first_agree = 0, cases = 0;
