@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates everything under testdata/golden/ and testdata/images/ (the files other
-# tests read). Needs network access to PyPI only the first time (venv + one sample-image wheel).
+# Regenerates everything under testdata/golden/, testdata/tokenizer/ and testdata/images/
+# (the files other tests read). Needs network access to PyPI only the first time (venv + one sample-image wheel).
 #
 #   tools/golden/make_golden.sh            # checkpoints, images, goldens
 #   LOUPE_GOLDEN_VENV=/path tools/golden/make_golden.sh
@@ -11,15 +11,9 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-venv="${LOUPE_GOLDEN_VENV:-$HOME/.cache/loupe/golden-venv}"
 cache="${LOUPE_GOLDEN_CACHE:-$HOME/.cache/loupe/golden-cache}"
-
-if [[ ! -x "$venv/bin/python" ]]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -r "$here/requirements.txt"
-fi
-py="$venv/bin/python"
-"$py" "$here/check_versions.py" "$here/requirements.txt"
+source "$here/venv.sh"
+py="$(golden_venv_python "$here/requirements.txt")"
 
 # Public-domain / CC0 sample photos ship inside scikit-image's wheel (skimage/data).
 wheel_dir="$cache/wheels"
@@ -34,6 +28,6 @@ export PYTHONHASHSEED=0 OMP_NUM_THREADS=1 CUBLAS_WORKSPACE_CONFIG=:4096:8
 cd "$here"
 "$py" make_checkpoints.py --testdata "$repo/testdata" --skimage-wheel "$wheel"
 "$py" make_cases.py --testdata "$repo/testdata"
-"$py" make_text_golden.py --testdata "$repo/testdata"
+"$py" make_tokenizer_golden.py
 "$py" verify_facts.py --testdata "$repo/testdata"
 echo "golden kit regenerated under $repo/testdata"

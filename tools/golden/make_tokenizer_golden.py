@@ -5,7 +5,7 @@ Writes testdata/tokenizer/tokenizer_golden.json (ids and decodes of tricky strin
 testdata/tokenizer/chat_template_golden.json (apply_chat_template renders) for the tiny
 checkpoint's own tokenizer.json and chat template. Run with the golden venv:
 
-    /root/.cache/loupe/golden-venv/bin/python tools/golden/make_tokenizer_golden.py
+    tools/golden/make_golden.sh   (or the golden venv's python on this file alone)
 """
 import json
 import pathlib

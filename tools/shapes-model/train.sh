@@ -14,16 +14,11 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
-venv="${LOUPE_GOLDEN_VENV:-$HOME/.cache/loupe/golden-venv}"
 out="${SHAPES_OUT:-$repo/models/shapes-tiny}"
 steps="${SHAPES_STEPS:-2400}"
 
-if [[ ! -x "$venv/bin/python" ]]; then
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -r "$here/requirements.txt"
-fi
-py="$venv/bin/python"
-"$py" "$repo/tools/golden/check_versions.py" "$here/requirements.txt"
+source "$repo/tools/golden/venv.sh"
+py="$(golden_venv_python "$here/requirements.txt")"
 
 # Same numbers on every run: fixed hashing, two threads (reduction order depends on the
 # thread count), passive OpenMP waiting so a busy machine slows it down without changing it.
