@@ -26,6 +26,7 @@ namespace {
 constexpr int kMR = 4;                   // activation rows per register tile
 constexpr int kNR = 6;                   // weight rows per register tile (4·6 = 24 accumulators)
 constexpr int64_t kBlockBytes = 256 << 10;  // weight bytes per L2 block
+constexpr int64_t kRowPad = 32;             // bf16 values (one cache line) after each activation row
 
 LOUPE_BF16_TARGET void round_rows_to_bf16(uint16_t* dst, const float* src, int64_t n) {
   int64_t i = 0;
@@ -73,19 +74,34 @@ LOUPE_BF16_TARGET void tile(float* y, int64_t ldy, const uint16_t* x, int64_t ld
   for (int r = 0; r < MR; ++r)
     #pragma GCC unroll 8
     for (int j = 0; j < kNR; ++j) acc[r][j] = _mm512_setzero_ps();
-  // One loop with a per-step mask (zeroing lanes past K in both inputs), written inline:
-  // a separate tail step or a helper taking `acc` by reference made GCC keep the
-  // accumulators in memory and store them every step.
-  for (int64_t i = 0; i < k; i += 32) {
-    const __mmask32 mask = k - i >= 32 ? ~__mmask32(0) : __mmask32((1u << (k - i)) - 1);
+  // Whole steps load unmasked; the last, partial step masks lanes past K in both inputs.
+  // (Masked loads in every step cost about 8 %. The two loops are written out: a helper
+  // taking `acc` by reference made GCC keep the accumulators in memory.)
+  const int64_t k_whole = k & ~int64_t(31);
+  for (int64_t i = 0; i < k_whole; i += 32) {
     #pragma GCC unroll 4
     for (int pass = 0; pass < PASSES; ++pass) {
       __m512i xv[MR];
       #pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) xv[r] = _mm512_maskz_loadu_epi16(mask, x + r * ldx + pass * k + i);
+      for (int r = 0; r < MR; ++r) xv[r] = _mm512_loadu_si512(x + r * ldx + pass * k + i);
       #pragma GCC unroll 8
       for (int j = 0; j < kNR; ++j) {
-        const __m512i wv = _mm512_maskz_loadu_epi16(mask, w[j] + i);
+        const __m512i wv = _mm512_loadu_si512(w[j] + i);
+        #pragma GCC unroll 8
+        for (int r = 0; r < MR; ++r) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], (__m512bh)xv[r], (__m512bh)wv);
+      }
+    }
+  }
+  if (k_whole < k) {
+    const __mmask32 mask = __mmask32((1u << (k - k_whole)) - 1);
+    #pragma GCC unroll 4
+    for (int pass = 0; pass < PASSES; ++pass) {
+      __m512i xv[MR];
+      #pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) xv[r] = _mm512_maskz_loadu_epi16(mask, x + r * ldx + pass * k + k_whole);
+      #pragma GCC unroll 8
+      for (int j = 0; j < kNR; ++j) {
+        const __m512i wv = _mm512_maskz_loadu_epi16(mask, w[j] + k_whole);
         #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) acc[r][j] = _mm512_dpbf16_ps(acc[r][j], (__m512bh)xv[r], (__m512bh)wv);
       }
@@ -130,14 +146,19 @@ void gemm_bf16(float* y, int64_t ldy, const float* x, const uint16_t* w, int64_t
                Bf16Activations mode, std::vector<uint16_t>& scratch, ThreadPool& pool) {
   if (m <= 0 || n <= 0) return;
   const bool exact = mode == Bf16Activations::Exact;
-  const int64_t ldx = exact ? 3 * k : k;
+  // Activation rows padded by one cache line: Qwen's K is a multiple of 2048, so unpadded
+  // rows 4 KiB apart fall in one L1 set with the weight rows (also 4 KiB apart) and evict
+  // each other every step; padded, the kernel runs about 1.4x faster at large M.
+  const int64_t ldx = (exact ? 3 * k : k) + kRowPad;
   scratch.resize(size_t(m * ldx));
   uint16_t* xb = scratch.data();
   pool.parallel_for(m, [&](int64_t rb, int64_t re) {
-    if (exact) {
-      for (int64_t r = rb; r < re; ++r) split_rows_to_bf16(xb + r * ldx, x + r * k, k);
-    } else {
-      round_rows_to_bf16(xb + rb * k, x + rb * k, (re - rb) * k);
+    for (int64_t r = rb; r < re; ++r) {
+      if (exact) {
+        split_rows_to_bf16(xb + r * ldx, x + r * k, k);
+      } else {
+        round_rows_to_bf16(xb + r * ldx, x + r * k, k);
+      }
     }
   }, m * k >= kParallelWork);
 
