@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "backend/cpu/cpu_backend.h"
+#include "backend/cpu/cpu_decode_attention.h"
 #include "backend/cpu/cpu_flash_attention.h"
 #include "backend/cpu/cpu_kernels.h"
 
@@ -116,6 +117,23 @@ void CpuBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_
         }
       }
     }, int64_t(rows.size()) * heads * hd * std::max(p.max_kv_len, 1) >= cpu::kParallelWork);
+    return;
+  }
+  if (cpu::has_avx512f() && hd % 16 == 0 && hd <= 256) {
+    // Decode (and short query runs): one task per (query row, kv head) serves the group's
+    // query heads from each key/value load. Tasks are ordered as below for balance.
+    const int64_t tasks = int64_t(rows.size()) * kv_heads;
+    pool_->parallel_for(tasks, [&](int64_t tb, int64_t te) {
+      for (int64_t slot = tb; slot < te; ++slot) {
+        const int64_t task = slot % 2 == 0 ? slot / 2 : tasks - 1 - slot / 2;
+        const auto [b, i] = rows[task / kv_heads];
+        const int64_t g = task % kv_heads;
+        const int64_t first = ((q_start[b] + i) * heads + g * group) * hd;
+        const cpu::PagedHeadRows head_rows{kp + g * hd, vp + g * hd, slots + b * stride, kv_heads * hd};
+        cpu::attend_heads_decode(op + first, qp + first, int(group), kv_len[b] - q_len[b] + i + 1, hd, p.scale,
+                                 head_rows);
+      }
+    }, int64_t(rows.size()) * heads * hd * 4 * std::max(p.max_kv_len, 1) >= cpu::kParallelWork);
     return;
   }
   const int64_t tasks = int64_t(rows.size()) * heads;
