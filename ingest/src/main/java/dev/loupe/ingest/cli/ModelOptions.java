@@ -26,6 +26,15 @@ final class ModelOptions {
   @Option(names = "--threads", defaultValue = "0", description = "CPU threads, 0 = all cores")
   int threads;
 
+  @Option(
+      names = "--cpu-bf16-activations",
+      defaultValue = "",
+      description = "cpu: rounded (bf16, as PyTorch runs a bf16 checkpoint; the default) or exact (fp32-upcast numerics, slower)")
+  String cpuBf16Activations;
+
+  @Option(names = "--int8-weights", description = "cpu: quantise the text decoder to int8 at load (faster decoding)")
+  boolean int8Weights;
+
   @Option(names = "--preset", split = ",", description = "caption, description, keywords, ocr (repeatable or comma-separated)")
   List<String> presets;
 
@@ -51,9 +60,18 @@ final class ModelOptions {
   long timeoutMs;
 
   LoupeEngine open() {
-    Options options = Options.defaults().withDevice(device).withThreads(threads);
+    return Loupe.open(model, engineOptions());
+  }
+
+  Options engineOptions() {
+    Options options =
+        Options.defaults()
+            .withDevice(device)
+            .withThreads(threads)
+            .withCpuBf16Activations(cpuBf16Activations)
+            .withInt8TextWeights(int8Weights);
     if (maxPixels > 0) options = options.withPixels(Math.min(65536, maxPixels), maxPixels);
-    return Loupe.open(model, options);
+    return options;
   }
 
   /** Prompts by output field name; the given defaults when neither presets nor a prompt were asked for. */

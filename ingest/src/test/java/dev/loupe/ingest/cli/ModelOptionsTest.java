@@ -10,10 +10,12 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** How --preset, --prompt and --system become the prompts of each output field. */
+/** How --preset, --prompt and --system become the prompts of each output field, and the engine flags its options. */
 class ModelOptionsTest {
   static ModelOptions options(List<String> presets, String prompt, String system) {
     ModelOptions o = new ModelOptions();
+    o.device = "cpu";
+    o.cpuBf16Activations = "";
     o.presets = presets;
     o.prompt = prompt;
     o.system = system;
@@ -44,5 +46,18 @@ class ModelOptionsTest {
         assertThrows(IllegalArgumentException.class, () -> options(List.of("poem"), null, null).prompts(List.of()));
     assertTrue(e.getMessage().contains("unknown preset 'poem' (caption, description, keywords, ocr)"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> options(null, " ", null).prompts(List.of()));
+  }
+
+  @Test
+  void cpuNumericsFlagsReachTheEngineOptions() {
+    ModelOptions o = options(null, null, null);
+    assertEquals("", o.engineOptions().cpuBf16Activations(), "the library default unless asked");
+    o.cpuBf16Activations = "exact";
+    o.int8Weights = true;
+    assertEquals("exact", o.engineOptions().cpuBf16Activations());
+    assertTrue(o.engineOptions().int8TextWeights());
+    o.cpuBf16Activations = "fast";
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, o::engineOptions);
+    assertTrue(e.getMessage().contains("'rounded', 'exact'"), e.getMessage());
   }
 }
