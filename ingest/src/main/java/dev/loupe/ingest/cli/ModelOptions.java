@@ -64,6 +64,9 @@ final class ModelOptions {
   }
 
   Options engineOptions() {
+    if (!cpuBf16Activations.isEmpty() && !Options.CPU_BF16_ACTIVATIONS.contains(cpuBf16Activations)) {
+      throw new IllegalArgumentException("--cpu-bf16-activations must be rounded or exact, not '" + cpuBf16Activations + "'");
+    }
     Options options =
         Options.defaults()
             .withDevice(device)

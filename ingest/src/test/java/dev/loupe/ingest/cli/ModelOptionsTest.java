@@ -58,6 +58,6 @@ class ModelOptionsTest {
     assertTrue(o.engineOptions().int8TextWeights());
     o.cpuBf16Activations = "fast";
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, o::engineOptions);
-    assertTrue(e.getMessage().contains("'rounded', 'exact'"), e.getMessage());
+    assertTrue(e.getMessage().contains("--cpu-bf16-activations must be rounded or exact, not 'fast'"), e.getMessage());
   }
 }
