@@ -95,6 +95,11 @@ void CpuBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_
                   "cpu attention_paged: slot outside the pool");
   const float *qp = q.ptr<float>(), *kp = k_cache.ptr<float>(), *vp = v_cache.ptr<float>();
   float* op = out.ptr<float>();
+  const int64_t work = int64_t(rows.size()) * heads * hd * 4 * std::max(p.max_kv_len, 1);
+  // Causal rows get longer towards the end: slot s of a parallel loop takes the task that
+  // pairs the k-th shortest with the k-th longest, so every contiguous range of slots
+  // carries about the same work.
+  auto balanced = [](int64_t slot, int64_t tasks) { return slot % 2 == 0 ? slot / 2 : tasks - 1 - slot / 2; };
   if (cpu::has_avx512f() && hd % 16 == 0 && hd <= 256 && p.max_q_len >= 8) {
     // Prefill: one task per (sequence, kv head) gathers its keys once through the slot
     // table and serves every query row of the heads sharing them (GQA), causally.
@@ -121,11 +126,11 @@ void CpuBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_
   }
   if (cpu::has_avx512f() && hd % 16 == 0 && hd <= 256) {
     // Decode (and short query runs): one task per (query row, kv head) serves the group's
-    // query heads from each key/value load. Tasks are ordered as below for balance.
+    // query heads from each key/value load.
     const int64_t tasks = int64_t(rows.size()) * kv_heads;
     pool_->parallel_for(tasks, [&](int64_t tb, int64_t te) {
       for (int64_t slot = tb; slot < te; ++slot) {
-        const int64_t task = slot % 2 == 0 ? slot / 2 : tasks - 1 - slot / 2;
+        const int64_t task = balanced(slot, tasks);
         const auto [b, i] = rows[task / kv_heads];
         const int64_t g = task % kv_heads;
         const int64_t first = ((q_start[b] + i) * heads + g * group) * hd;
@@ -133,16 +138,13 @@ void CpuBackend::attention_paged(Tensor out, Tensor q, Tensor k_cache, Tensor v_
         cpu::attend_heads_decode(op + first, qp + first, int(group), kv_len[b] - q_len[b] + i + 1, hd, p.scale,
                                  head_rows);
       }
-    }, int64_t(rows.size()) * heads * hd * 4 * std::max(p.max_kv_len, 1) >= cpu::kParallelWork);
+    }, work >= cpu::kParallelWork);
     return;
   }
   const int64_t tasks = int64_t(rows.size()) * heads;
-  const int64_t work = tasks * hd * 4 * std::max(p.max_kv_len, 1);
   pool_->parallel_for(tasks, [&](int64_t tb, int64_t te) {
    for (int64_t slot = tb; slot < te; ++slot) {
-    // Causal rows get longer towards the end: pair the k-th shortest with the k-th longest
-    // so every contiguous range of slots carries about the same work.
-    const int64_t task = slot % 2 == 0 ? slot / 2 : tasks - 1 - slot / 2;
+    const int64_t task = balanced(slot, tasks);
     const auto [b, i] = rows[task / heads];
     const int64_t h = task % heads, g = h / group;
     const int64_t token = q_start[b] + i;

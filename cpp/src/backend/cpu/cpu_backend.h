@@ -2,8 +2,9 @@
 // CPU backend: fp32 activations; weights fp32 or bf16 (as stored) or int8 (opt-in, see
 // backend/int8_weights.h). fp32 GEMM through OpenBLAS; bf16 GEMM through an AVX512_BF16
 // kernel on the weights as stored (cpu_gemm_bf16.h: exact or bf16-rounded activations), int8
-// GEMM through an AVX512_VNNI kernel (cpu_gemm_int8.h). Attention: online softmax over key blocks, blocked on AVX-512 for many
-// queries (cpu_flash_attention.h), so no [T, T] score matrix is ever materialised.
+// GEMM through an AVX512_VNNI kernel (cpu_gemm_int8.h). Attention: online softmax over key
+// blocks, blocked on AVX-512 for many queries (cpu_flash_attention.h) and per GQA group for
+// decode (cpu_decode_attention.h), so no [T, T] score matrix is ever materialised.
 // Everything else: parallel loops on a small spin-then-sleep thread pool.
 #include <memory>
 #include <vector>

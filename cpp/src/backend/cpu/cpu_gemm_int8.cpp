@@ -12,6 +12,7 @@
 #include <cmath>
 
 #include "backend/cpu/cpu_kernels.h"
+#include "backend/int8_weights.h"
 
 // GCC 12's masked-load intrinsics read an "undefined" vector it reports as uninitialised.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -35,6 +36,9 @@ static_assert(kInt8ActivationBlock % 32 == 0 && kInt8ActivationBlock * 127 * 327
 
 int64_t round_up_32(int64_t k) { return (k + 31) / 32 * 32; }
 
+// round(v) as int16 for |v| <= 32767 (plus rounding): half to even, as vcvtps2dq.
+int16_t round_to_int16(float v) { return int16_t(std::clamp(round_small_to_even(v), -32767.0f, 32767.0f)); }
+
 float amax_of(const float* src, int64_t n) {
   float amax = 0;
   for (int64_t i = 0; i < n; ++i) amax = std::max(amax, std::abs(src[i]));
@@ -48,15 +52,15 @@ LOUPE_VNNI_TARGET float amax_of_avx512(const float* src, int64_t n) {
   return std::max(_mm512_reduce_max_ps(m), amax_of(src + i, n - i));
 }
 
-// Round to nearest even, as std::nearbyint in the default rounding mode (which
-// vcvtps2dq also uses), so the vector and scalar paths give the same values.
+// Round half to even in the default rounding mode, as round_to_int16, so the vector and
+// scalar paths give the same values.
 LOUPE_VNNI_TARGET void round_to_int16_avx512(int16_t* dst, const float* src, int64_t n, float inv) {
   const __m512 scale = _mm512_set1_ps(inv);
   int64_t i = 0;
   for (; i + 16 <= n; i += 16)
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i),
                         _mm512_cvtsepi32_epi16(_mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(src + i), scale))));
-  for (; i < n; ++i) dst[i] = int16_t(std::clamp(std::nearbyint(src[i] * inv), -32767.0f, 32767.0f));
+  for (; i < n; ++i) dst[i] = round_to_int16(src[i] * inv);
 }
 
 // Quantises one plane of `k` values at step max|src| / 32767 per block into dst and scales.
@@ -69,8 +73,7 @@ void quantize_plane(int16_t* dst, float* scales, const float* src, int64_t k, in
     if (vector) {
       round_to_int16_avx512(dst + lo, src + lo, count, inv);
     } else {
-      for (int64_t i = lo; i < lo + count; ++i)
-        dst[i] = int16_t(std::clamp(std::nearbyint(src[i] * inv), -32767.0f, 32767.0f));
+      for (int64_t i = lo; i < lo + count; ++i) dst[i] = round_to_int16(src[i] * inv);
     }
     scales[b] = amax / 32767.0f;
   }

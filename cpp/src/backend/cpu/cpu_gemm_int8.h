@@ -24,7 +24,8 @@ constexpr int64_t kInt8ActivationBlock = 128;
 bool has_avx512_vnni();
 
 // Quantised activations: `planes` int16 planes per row (1, or 2 in exact mode), each of
-// `ld` values (k rounded up to 32, zero padded), and one scale per plane and block.
+// `ld` values (k rounded up to 32 plus one cache line, zero padded), and one scale per
+// plane and block.
 struct Int16Activations {
   int planes = 1;
   int64_t ld = 0, blocks = 0;
