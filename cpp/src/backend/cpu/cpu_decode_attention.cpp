@@ -19,6 +19,7 @@ namespace {
 
 constexpr int kBlock = 64;     // keys per softmax block: four vectors of scores per head
 constexpr int kMaxChunks = 16; // d / 16 up to 256
+constexpr int kAhead = 8;      // keys whose rows are prefetched ahead of the dot products
 
 template <int NH>
 LOUPE_AVX512_TARGET void attend(float* out, const float* q, int64_t count, int64_t d, float scale,
@@ -28,16 +29,20 @@ LOUPE_AVX512_TARGET void attend(float* out, const float* q, int64_t count, int64
   alignas(64) float p[NH][kBlock];
   float row_max[NH], denom[NH];
   for (int h = 0; h < NH; ++h) row_max[h] = -std::numeric_limits<float>::infinity(), denom[h] = 0.f;
-  const float* krow[kBlock];
+  const float* krow[kBlock + kAhead];
   const float* vrow[kBlock];
   for (int64_t start = 0; start < count; start += kBlock) {
     const int n = int(std::min<int64_t>(kBlock, count - start));
+    const int known = int(std::min<int64_t>(kBlock + kAhead, count - start));  // includes the next block's first keys
+    for (int j = 0; j < known; ++j) krow[j] = rows.k + int64_t(rows.slots[start + j]) * rows.slot_stride;
+    for (int j = 0; j < n; ++j) vrow[j] = rows.v + int64_t(rows.slots[start + j]) * rows.slot_stride;
+    // Scores: each key chunk loaded once for every head, two accumulators per head. The
+    // slots are scattered rows a page apart, which the hardware prefetcher does not follow:
+    // keys kAhead ahead are prefetched into L1, this key's values into L2 for the p·V pass.
     for (int j = 0; j < n; ++j) {
-      krow[j] = rows.k + int64_t(rows.slots[start + j]) * rows.slot_stride;
-      vrow[j] = rows.v + int64_t(rows.slots[start + j]) * rows.slot_stride;
-    }
-    // Scores: each key chunk loaded once for every head, two accumulators per head.
-    for (int j = 0; j < n; ++j) {
+      if (j + kAhead < known)
+        for (int64_t c = 0; c < d; c += 16) _mm_prefetch(reinterpret_cast<const char*>(krow[j + kAhead] + c), _MM_HINT_T0);
+      for (int64_t c = 0; c < d; c += 16) _mm_prefetch(reinterpret_cast<const char*>(vrow[j] + c), _MM_HINT_T1);
       __m512 acc[NH][2];
       for (int h = 0; h < NH; ++h) acc[h][0] = acc[h][1] = _mm512_setzero_ps();
       for (int64_t c = 0; c < chunks; ++c) {

@@ -66,9 +66,11 @@ LOUPE_BF16_TARGET void split_rows_to_bf16(uint16_t* dst, const float* src, int64
 // caller repeats the last row) and their results are dropped.
 // With PASSES > 1, x_r has PASSES bf16 planes of k values each (row stride ldx = PASSES·k),
 // all accumulated into the same sums.
+// Each whole step also prefetches up to pf_lines cache lines from pf into L2, stopping at
+// pf_end (the next weight block, see gemm_bf16).
 template <int MR, int PASSES>
 LOUPE_BF16_TARGET void tile(float* y, int64_t ldy, const uint16_t* x, int64_t ldx, const uint16_t* const* w,
-                            int nv, int64_t k) {
+                            int nv, int64_t k, const char* pf, const char* pf_end, int pf_lines) {
   __m512 acc[MR][kNR];
   #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r)
@@ -79,6 +81,7 @@ LOUPE_BF16_TARGET void tile(float* y, int64_t ldy, const uint16_t* x, int64_t ld
   // taking `acc` by reference made GCC keep the accumulators in memory.)
   const int64_t k_whole = k & ~int64_t(31);
   for (int64_t i = 0; i < k_whole; i += 32) {
+    for (int l = 0; l < pf_lines && pf < pf_end; ++l, pf += 64) _mm_prefetch(pf, _MM_HINT_T1);
     #pragma GCC unroll 4
     for (int pass = 0; pass < PASSES; ++pass) {
       __m512i xv[MR];
@@ -120,12 +123,13 @@ LOUPE_BF16_TARGET void tile(float* y, int64_t ldy, const uint16_t* x, int64_t ld
 
 template <int PASSES>
 LOUPE_BF16_TARGET void tile_rows(int mr, float* y, int64_t ldy, const uint16_t* x, int64_t ldx,
-                                 const uint16_t* const* w, int nv, int64_t k) {
+                                 const uint16_t* const* w, int nv, int64_t k, const char* pf, const char* pf_end,
+                                 int pf_lines) {
   switch (mr) {
-    case 4: return tile<4, PASSES>(y, ldy, x, ldx, w, nv, k);
-    case 3: return tile<3, PASSES>(y, ldy, x, ldx, w, nv, k);
-    case 2: return tile<2, PASSES>(y, ldy, x, ldx, w, nv, k);
-    default: return tile<1, PASSES>(y, ldy, x, ldx, w, nv, k);
+    case 4: return tile<4, PASSES>(y, ldy, x, ldx, w, nv, k, pf, pf_end, pf_lines);
+    case 3: return tile<3, PASSES>(y, ldy, x, ldx, w, nv, k, pf, pf_end, pf_lines);
+    case 2: return tile<2, PASSES>(y, ldy, x, ldx, w, nv, k, pf, pf_end, pf_lines);
+    default: return tile<1, PASSES>(y, ldy, x, ldx, w, nv, k, pf, pf_end, pf_lines);
   }
 }
 
@@ -164,10 +168,24 @@ void gemm_bf16(float* y, int64_t ldy, const float* x, const uint16_t* w, int64_t
 
   const int64_t tiles = (n + kNR - 1) / kNR;
   const int64_t block_tiles = std::max<int64_t>(1, kBlockBytes / (kNR * std::max<int64_t>(k, 1) * 2));
+  // With several row groups a block is streamed from memory by the first group's tiles and
+  // then served from L2 to the others; while they compute, each tile prefetches its share of
+  // the next block into L2, so the stream overlaps the compute instead of stalling it.
+  const int64_t groups = (m + kMR - 1) / kMR;
+  const int64_t steps = k / 32;
   pool.parallel_for(tiles, [&](int64_t tb, int64_t te) {
     for (int64_t b0 = tb; b0 < te; b0 += block_tiles) {
       const int64_t b1 = std::min(te, b0 + block_tiles);
       const uint16_t* block = w + b0 * kNR * k;
+      const char* pf = nullptr;
+      const char* pf_end = nullptr;
+      int pf_lines = 0;
+      if (groups > 1 && steps > 0 && b1 < te) {
+        pf = reinterpret_cast<const char*>(w + b1 * kNR * k);
+        pf_end = reinterpret_cast<const char*>(w + std::min(n, std::min(te, b1 + block_tiles) * kNR) * k);
+        const int64_t calls = groups * (b1 - b0);
+        pf_lines = int(((pf_end - pf) + calls * steps * 64 - 1) / (calls * steps * 64));
+      }
       for (int64_t r0 = 0; r0 < m; r0 += kMR) {
         const int mr = int(std::min<int64_t>(kMR, m - r0));
         for (int64_t t = b0; t < b1; ++t) {
@@ -176,10 +194,11 @@ void gemm_bf16(float* y, int64_t ldy, const float* x, const uint16_t* w, int64_t
           const uint16_t* rows[kNR];
           for (int j = 0; j < kNR; ++j) rows[j] = block + (n0 - b0 * kNR + std::min(j, nv - 1)) * k;
           if (exact) {
-            tile_rows<3>(mr, y + r0 * ldy + n0, ldy, xb + r0 * ldx, ldx, rows, nv, k);
+            tile_rows<3>(mr, y + r0 * ldy + n0, ldy, xb + r0 * ldx, ldx, rows, nv, k, pf, pf_end, pf_lines);
           } else {
-            tile_rows<1>(mr, y + r0 * ldy + n0, ldy, xb + r0 * ldx, ldx, rows, nv, k);
+            tile_rows<1>(mr, y + r0 * ldy + n0, ldy, xb + r0 * ldx, ldx, rows, nv, k, pf, pf_end, pf_lines);
           }
+          pf = std::min(pf_end, pf + int64_t(pf_lines) * steps * 64);
         }
       }
     }
