@@ -40,13 +40,8 @@ bool rounds_bf16_linear_inputs(const Backend& backend) {
   return cpu && cpu->bf16_activations() == cpu::Bf16Activations::Rounded;
 }
 
-void* CpuBackend::allocate(size_t bytes) {
-  // 64-byte alignment for AVX-512 loads; aligned_alloc needs a multiple of the alignment.
-  void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-  LOUPE_CHECK(p != nullptr, OutOfMemory, "cpu: cannot allocate ", bytes, " bytes");
-  return p;
-}
-void CpuBackend::deallocate(void* ptr) { std::free(ptr); }
+void* CpuBackend::allocate(size_t bytes) { return blocks_.allocate(bytes); }
+void CpuBackend::deallocate(void* ptr) { blocks_.deallocate(ptr); }
 void CpuBackend::copy_from_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void CpuBackend::copy_to_host(void* dst, const void* src, size_t bytes) { std::memcpy(dst, src, bytes); }
 void CpuBackend::fill_zero(Tensor t) { std::memset(t.data, 0, t.nbytes()); }

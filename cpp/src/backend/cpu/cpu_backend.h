@@ -12,6 +12,7 @@
 #include "backend/backend.h"
 #include "backend/cpu/cpu_gemm_bf16.h"
 #include "backend/cpu/cpu_gemm_int8.h"
+#include "backend/cpu/host_block_cache.h"
 #include "backend/cpu/thread_pool.h"
 
 namespace loupe {
@@ -74,6 +75,7 @@ class CpuBackend final : public Backend {
 
   int threads_;
   std::unique_ptr<cpu::ThreadPool> pool_;
+  cpu::HostBlockCache blocks_{size_t(256) << 20};  // activation buffers reused across steps
   bool use_avx512_bf16_ = cpu::has_avx512_bf16();
   bool use_avx512_vnni_ = cpu::has_avx512_vnni();
   cpu::Bf16Activations bf16_activations_;
