@@ -120,6 +120,9 @@ struct EngineOptions {
   int32_t max_prompt_tokens = 32768;
   int32_t max_visual_tokens = 16384;      // merged visual tokens per request
   bool int8_text_weights = false;         // CPU: text decoder linears as int8 (weight-only, per-row scales)
+  // GPU: text-only decode steps are recorded once per (padded batch size, KV-length bucket)
+  // and replayed as CUDA graphs (one launch per step). Off: every step launches its kernels.
+  bool decode_graphs = true;
   // CPU: how linears with bf16 weights take their fp32 activations. "rounded": rounded to
   // bf16, as PyTorch computes a bf16 checkpoint (the fast path); "exact": what the
   // fp32-upcast model computes; "": the environment's LOUPE_CPU_BF16_ACTIVATIONS, else rounded.

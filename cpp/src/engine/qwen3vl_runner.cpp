@@ -2,6 +2,7 @@
 // ForwardBatch, owns the backend and the KV pool, runs the vision tower for items the
 // feature cache could not supply (timed separately), and turns generation_config.json into
 // the default sampling parameters.
+#include <algorithm>
 #include <chrono>
 #include <unordered_map>
 
@@ -36,12 +37,19 @@ std::unique_ptr<Backend> configured_backend(const EngineOptions& options) {
   return backend;
 }
 
+model::LoadOptions load_options(const EngineOptions& options) {
+  model::LoadOptions load;
+  load.int8_text_linears = options.int8_text_weights;
+  load.decode_graphs.enabled = options.decode_graphs;
+  load.decode_graphs.max_batch = std::max(1, options.max_running);
+  return load;
+}
+
 class Qwen3VLRunner final : public ModelRunner {
  public:
   Qwen3VLRunner(const std::string& model_dir, const EngineOptions& options)
       : backend_(configured_backend(options)),
-        model_(std::make_unique<model::Qwen3VLModel>(*backend_, model_dir,
-                                                     model::LoadOptions{false, options.int8_text_weights})) {
+        model_(std::make_unique<model::Qwen3VLModel>(*backend_, model_dir, load_options(options))) {
     const model::ModelConfig& config = model_->config();
     info_.vocab_size = int32_t(config.text.vocab_size);
     info_.image_token_id = config.image_token_id;
@@ -104,7 +112,7 @@ class Qwen3VLRunner final : public ModelRunner {
       fb.items.push_back(&items[k]);
     }
     fb.kv_cache = kv_.get();
-    Buffer device_logits = model_->forward_logits(batch.input_ids, batch.positions, fb);
+    Tensor device_logits = model_->forward_logits(batch.input_ids, batch.positions, fb);
     sample_on_device(batch, device_logits);
     logits.clear();
   }

@@ -55,6 +55,7 @@ Qwen3VLModel::Qwen3VLModel(Backend& backend, const std::filesystem::path& dir, c
   }
   pos_table_.resize(weights_->pos_embed.numel());
   backend.to_host_f32(pos_table_.data(), weights_->pos_embed);
+  decode_graphs_ = std::make_unique<DecodeGraphs>(backend, *weights_, config_.text, options.decode_graphs);
 }
 
 Qwen3VLModel::~Qwen3VLModel() = default;
@@ -68,14 +69,14 @@ std::shared_ptr<VisionFeatures> Qwen3VLModel::encode_vision(const float* pixel_v
 
 std::vector<float> Qwen3VLModel::forward(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
                                          ForwardBatch& batch) {
-  Buffer logits = forward_logits(input_ids, positions, batch);
-  std::vector<float> out(size_t(logits.tensor().numel()));
+  Tensor logits = forward_logits(input_ids, positions, batch);
+  std::vector<float> out(size_t(logits.numel()));
   backend_.to_host_f32(out.data(), logits);
   backend_.synchronize();
   return out;
 }
 
-Buffer Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
+Tensor Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
                                    ForwardBatch& batch) {
   Backend& be = backend_;
   const TextConfig& tc = config_.text;
@@ -114,6 +115,16 @@ Buffer Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::spa
     LOUPE_CHECK(item < int32_t(batch.items.size()), InvalidArgument, "forward: token ", i, " names visual item ",
                 item, " of ", batch.items.size());
   }
+
+  for (int64_t b = 0, start = 0; b < B; start += batch.extend_seq_lens[b], ++b)
+    for (int32_t i = 0; i < batch.extend_seq_lens[b]; ++i)
+      LOUPE_CHECK(batch.out_cache_loc[start + i] ==
+                      batch.kv_slots[b][batch.seq_lens[b] - batch.extend_seq_lens[b] + i],
+                  InvalidArgument, "forward: out_cache_loc of token ", start + i, " differs from its kv_slots entry");
+
+  // ---- text-only decode: a recorded step where the backend has graphs --------------------
+  RopeTable rope = mrope_table(positions, n, tc, text_variant.mrope_layout);
+  if (Tensor logits = decode_graphs_->run(input_ids, rope, batch); logits.data) return logits;
 
   // ---- vision features for the items in this step ---------------------------------------
   const int64_t M = config_.vision.spatial_merge_size;
@@ -164,13 +175,8 @@ Buffer Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::spa
     std::copy(batch.kv_slots[b], batch.kv_slots[b] + batch.seq_lens[b], slots.begin() + b * max_len);
     start += q_len[b];
   }
-  for (int64_t b = 0, start = 0; b < B; start += q_len[b], ++b)
-    for (int32_t i = 0; i < q_len[b]; ++i)
-      LOUPE_CHECK(batch.out_cache_loc[start + i] == batch.kv_slots[b][kv_len[b] - q_len[b] + i], InvalidArgument,
-                  "forward: out_cache_loc of token ", start + i, " differs from its kv_slots entry");
   Buffer q_start_d = upload_i32(be, q_start), q_len_d = upload_i32(be, q_len), kv_len_d = upload_i32(be, kv_len);
   Buffer slots_d = upload_i32(be, slots), loc_d = upload_i32(be, batch.out_cache_loc);
-  RopeTable rope = mrope_table(positions, n, tc, text_variant.mrope_layout);
   Buffer cos = upload_f32(be, rope.cos, {n, rope.half}), sin = upload_f32(be, rope.sin, {n, rope.half});
 
   DecoderStep step;
@@ -200,10 +206,12 @@ Buffer Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::spa
   // ---- logits of the last new token of each sequence ---------------------------------------
   std::vector<int32_t> last(B);
   for (int64_t b = 0; b < B; ++b) last[b] = q_start[b] + q_len[b] - 1;
-  Buffer hidden_last(be, act, {B, D}), logits(be, act, {B, tc.vocab_size});
+  Buffer hidden_last(be, act, {B, D});
+  if (!eager_logits_.tensor().data || eager_logits_.tensor().dim(0) != B)
+    eager_logits_ = Buffer(be, act, {B, tc.vocab_size});
   be.gather_rows(hidden_last, x, upload_i32(be, last));
-  final_logits(be, *weights_, tc, hidden_last, logits);
-  return logits;
+  final_logits(be, *weights_, tc, hidden_last, eager_logits_);
+  return eager_logits_;
 }
 
 }  // namespace loupe::model

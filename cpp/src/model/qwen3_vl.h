@@ -17,6 +17,7 @@
 
 #include "backend/backend.h"
 #include "model/config.h"
+#include "model/decode_graphs.h"
 #include "model/forward_batch.h"
 #include "model/rope_tables.h"
 #include "model/vision.h"
@@ -45,6 +46,7 @@ VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, const std::
 struct LoadOptions {
   bool upcast_to_f32 = false;  // keep bf16 weights as stored unless asked
   bool int8_text_linears = false;  // CPU: text decoder linears quantised to int8 (WeightOptions)
+  DecodeGraphOptions decode_graphs;  // text-only decode steps as step graphs where the backend has them
 };
 
 class Qwen3VLModel {
@@ -61,9 +63,11 @@ class Qwen3VLModel {
   std::vector<float> forward(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
                              ForwardBatch& batch);
   // The same step with the logits left on the backend's device ([batch_size, vocab] in the
-  // activation dtype), for sampling there (Backend::sample).
-  Buffer forward_logits(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
+  // activation dtype), for sampling there (Backend::sample). The tensor belongs to the model
+  // and stays valid until the next forward call.
+  Tensor forward_logits(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
                         ForwardBatch& batch);
+  const DecodeGraphStats& decode_graph_stats() const { return decode_graphs_->stats(); }
 
   const Weights& weights() const { return *weights_; }
   const std::vector<std::string>& unused_tensors() const;
@@ -78,6 +82,8 @@ class Qwen3VLModel {
   std::unique_ptr<Checkpoint> checkpoint_;  // mapped files the CPU weights may point into
   std::unique_ptr<Weights> weights_;
   std::vector<float> pos_table_;            // pos_embed as host fp32 for the interpolation
+  std::unique_ptr<DecodeGraphs> decode_graphs_;
+  Buffer eager_logits_;                     // the last eager step's logits
 };
 
 }  // namespace loupe::model

@@ -25,7 +25,9 @@ namespace {
 Qwen3VLModel& int8_model(const std::string& name) {
   static std::map<std::string, std::unique_ptr<Qwen3VLModel>> models;
   auto& slot = models[name];
-  if (!slot) slot = std::make_unique<Qwen3VLModel>(cpu_backend(), golden_model_dir(name), LoadOptions{false, true});
+  LoadOptions int8;
+  int8.int8_text_linears = true;
+  if (!slot) slot = std::make_unique<Qwen3VLModel>(cpu_backend(), golden_model_dir(name), int8);
   return *slot;
 }
 

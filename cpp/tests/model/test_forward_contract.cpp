@@ -79,7 +79,9 @@ TEST(ForwardContract, RejectsMalformedBatches) {
 }
 
 TEST(ForwardContract, UpcastWeightsMatchBf16Weights) {
-  Qwen3VLModel upcast(test_backend(), golden_model_dir("tiny-untied"), LoadOptions{true});
+  LoadOptions options;
+  options.upcast_to_f32 = true;
+  Qwen3VLModel upcast(test_backend(), golden_model_dir("tiny-untied"), options);
   EXPECT_EQ(upcast.weights().embed_tokens.dtype, DType::F32);
   EXPECT_EQ(golden_model("tiny-untied").weights().embed_tokens.dtype, DType::BF16);
   Prompt p;

@@ -126,7 +126,9 @@ long peak_rss_mb() {
 int run(const Args& a) {
   auto t0 = std::chrono::steady_clock::now();
   std::unique_ptr<Backend> backend = make_cpu_backend(a.threads);
-  Qwen3VLModel model(*backend, a.model, LoadOptions{a.upcast});
+  LoadOptions load;
+  load.upcast_to_f32 = a.upcast;
+  Qwen3VLModel model(*backend, a.model, load);
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   const ModelConfig& c = model.config();
   std::printf("model      %s (text %lldx%lld, vision %lldx%lld, %s)\n", a.model.c_str(),

@@ -484,17 +484,19 @@ void CudaBackend::sample(int32_t* ids, Tensor logits, const SamplingBatch& batch
 
 namespace {
 
-// An instantiated CUDA graph plus the scratch blocks its kernels use (freed while it was
-// recorded, so held back from the pool until the graph goes).
+// An instantiated CUDA graph. Its scratch lives in the memory pool's graph arena, which
+// stays reserved while any graph exists (MemoryPool::begin_capture).
 class CudaStepGraph final : public StepGraph {
  public:
-  CudaStepGraph(int device, cudaStream_t stream, cudaGraphExec_t exec, MemoryPool& pool, std::vector<void*> held)
-      : device_(device), stream_(stream), exec_(exec), pool_(pool), held_(std::move(held)) {}
+  CudaStepGraph(int device, cudaStream_t stream, cudaGraphExec_t exec, MemoryPool& pool)
+      : device_(device), stream_(stream), exec_(exec), pool_(pool) {
+    pool_.graph_created();
+  }
   ~CudaStepGraph() override {
     cudaSetDevice(device_);
     cudaStreamSynchronize(stream_);  // a replay may still be running
     cudaGraphExecDestroy(exec_);
-    for (void* p : held_) pool_.deallocate(p);
+    pool_.graph_destroyed();
   }
   void replay() override {
     LOUPE_CUDA_CHECK(cudaSetDevice(device_));
@@ -506,7 +508,6 @@ class CudaStepGraph final : public StepGraph {
   cudaStream_t stream_;
   cudaGraphExec_t exec_;
   MemoryPool& pool_;
-  std::vector<void*> held_;
 };
 
 }  // namespace
@@ -516,17 +517,11 @@ std::unique_ptr<StepGraph> CudaBackend::capture(const std::function<void()>& ops
   activate();
   // Work queued before the capture is not part of it.
   LOUPE_CUDA_CHECK(cudaStreamSynchronize(stream_));
-  std::vector<void*> held;
-  auto release_held = [&] {
-    pool_->set_free_sink(nullptr);
-    for (void* p : held) pool_->deallocate(p);
-    held.clear();
-  };
-  pool_->set_free_sink(&held);
+  pool_->begin_capture();
   // Relaxed: the pool may still cudaMalloc a block it has not cached yet.
   cudaError_t begin = cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed);
   if (begin != cudaSuccess) {
-    release_held();
+    pool_->end_capture();
     LOUPE_CUDA_CHECK(begin);
   }
   cudaGraph_t graph = nullptr;
@@ -536,14 +531,14 @@ std::unique_ptr<StepGraph> CudaBackend::capture(const std::function<void()>& ops
     cudaStreamEndCapture(stream_, &graph);
     if (graph) cudaGraphDestroy(graph);
     cudaGetLastError();  // the capture's own error, if any, is superseded by the op's
-    release_held();
+    pool_->end_capture();
     throw;
   }
   const cudaError_t end = cudaStreamEndCapture(stream_, &graph);
-  pool_->set_free_sink(nullptr);
   if (end != cudaSuccess) {
     if (graph) cudaGraphDestroy(graph);
-    for (void* p : held) pool_->deallocate(p);
+    cudaGetLastError();
+    pool_->end_capture();
     LOUPE_FAIL(Internal, "CUDA graph capture failed (an op copied to or from the host or synchronised?): ",
                cudaGetErrorString(end));
   }
@@ -551,10 +546,13 @@ std::unique_ptr<StepGraph> CudaBackend::capture(const std::function<void()>& ops
   const cudaError_t inst = cudaGraphInstantiate(&exec, graph, 0);
   cudaGraphDestroy(graph);
   if (inst != cudaSuccess) {
-    for (void* p : held) pool_->deallocate(p);
+    pool_->end_capture();
     LOUPE_CUDA_CHECK(inst);
   }
-  return std::make_unique<CudaStepGraph>(device_, stream_, exec, *pool_, std::move(held));
+  // Counted before end_capture, so the arena is not handed back in between.
+  auto step = std::make_unique<CudaStepGraph>(device_, stream_, exec, *pool_);
+  pool_->end_capture();
+  return step;
 }
 
 // ---- sampling support -----------------------------------------------------------------

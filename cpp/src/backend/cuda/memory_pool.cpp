@@ -16,6 +16,7 @@ MemoryPool::~MemoryPool() {
   cudaGetDevice(&previous);
   cudaSetDevice(device_);
   for (auto& [size, ptr] : free_blocks_) cudaFree(ptr);
+  for (auto& [size, ptr] : arena_free_) cudaFree(ptr);
   // Live blocks are owned by Buffers that outlive the backend only through misuse;
   // freeing them here keeps device memory from leaking with the process still running.
   for (auto& [ptr, size] : live_blocks_) cudaFree(ptr);
@@ -35,6 +36,16 @@ size_t MemoryPool::round_size(size_t bytes) {
 void* MemoryPool::allocate(size_t bytes) {
   const size_t size = round_size(bytes);
   std::lock_guard<std::mutex> lock(mutex_);
+  if (capturing_) {
+    // Arena first (exact size class); otherwise a new block that joins the arena.
+    if (auto it = arena_free_.find(size); it != arena_free_.end()) {
+      void* ptr = it->second;
+      arena_free_.erase(it);
+      live_blocks_[ptr] = size;
+      in_use_bytes_ += size;
+      return ptr;
+    }
+  }
   // Exact size class first; large blocks may also come from a slightly bigger one.
   auto it = free_blocks_.lower_bound(size);
   if (it != free_blocks_.end() && (it->first == size || (size > kSmallLimit && it->first <= size + size / 8))) {
@@ -42,6 +53,7 @@ void* MemoryPool::allocate(size_t bytes) {
     live_blocks_[ptr] = it->first;
     cached_bytes_ -= it->first;
     in_use_bytes_ += it->first;
+    if (capturing_) arena_blocks_[ptr] = it->first;
     free_blocks_.erase(it);
     return ptr;
   }
@@ -64,24 +76,66 @@ void* MemoryPool::allocate(size_t bytes) {
   }
   live_blocks_[ptr] = size;
   in_use_bytes_ += size;
+  if (capturing_) arena_blocks_[ptr] = size;
   return ptr;
 }
 
-void MemoryPool::set_free_sink(std::vector<void*>* sink) {
+void MemoryPool::begin_capture() {
   std::lock_guard<std::mutex> lock(mutex_);
-  free_sink_ = sink;
+  capturing_ = true;
+}
+
+void MemoryPool::end_capture() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  capturing_ = false;
+  if (graphs_ == 0) return_arena_locked();
+}
+
+void MemoryPool::graph_created() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++graphs_;
+}
+
+void MemoryPool::graph_destroyed() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (--graphs_ == 0 && !capturing_) return_arena_locked();
+}
+
+// No graph can replay any more: free arena blocks become ordinary cached blocks. Blocks
+// still live (taken during a capture and not yet freed) stay marked until they come back.
+void MemoryPool::return_arena_locked() {
+  for (auto& [size, ptr] : arena_free_) {
+    arena_blocks_.erase(ptr);
+    free_blocks_.emplace(size, ptr);
+    cached_bytes_ += size;
+  }
+  arena_free_.clear();
+}
+
+size_t MemoryPool::arena_bytes() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  size_t total = 0;
+  for (auto& [ptr, size] : arena_blocks_) total += size;
+  return total;
 }
 
 void MemoryPool::deallocate(void* ptr) {
   if (!ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
-  if (free_sink_) {
-    LOUPE_CHECK(live_blocks_.count(ptr), InvalidArgument, "deallocate of a pointer this CUDA backend did not allocate");
-    free_sink_->push_back(ptr);
-    return;
-  }
   auto it = live_blocks_.find(ptr);
   LOUPE_CHECK(it != live_blocks_.end(), InvalidArgument, "deallocate of a pointer this CUDA backend did not allocate");
+  if (arena_blocks_.count(ptr)) {
+    in_use_bytes_ -= it->second;
+    if (graphs_ > 0 || capturing_) {
+      arena_free_.emplace(it->second, ptr);
+    } else {  // no graph left that could point into it
+      arena_blocks_.erase(ptr);
+      free_blocks_.emplace(it->second, ptr);
+      cached_bytes_ += it->second;
+    }
+    live_blocks_.erase(it);
+    return;
+  }
   free_blocks_.emplace(it->second, ptr);
   cached_bytes_ += it->second;
   in_use_bytes_ -= it->second;

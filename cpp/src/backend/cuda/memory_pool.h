@@ -25,12 +25,21 @@ class MemoryPool {
 
   size_t cached_bytes() const;
   size_t in_use_bytes() const;
-  // While a sink is set (graph capture), freed blocks stay allocated and go to the sink:
-  // the graph being recorded keeps using them, so nothing else may get them.
-  void set_free_sink(std::vector<void*>* sink);
+  // Graph scratch. Blocks taken while a graph is being captured belong to a separate arena:
+  // they return to it when freed and only later captures get them again. Inside one graph
+  // a freed block may serve a later op (the graph runs its ops in stream order), and graphs
+  // may share blocks (they replay one at a time on the backend's one stream); eager work
+  // never gets a block a recorded kernel points into, and release_cached() never frees one.
+  // The arena's blocks rejoin the pool when the last graph is gone.
+  void begin_capture();
+  void end_capture();
+  void graph_created();
+  void graph_destroyed();
+  size_t arena_bytes() const;
 
  private:
   static size_t round_size(size_t bytes);
+  void return_arena_locked();
 
   int device_;
   mutable std::mutex mutex_;
@@ -38,7 +47,10 @@ class MemoryPool {
   std::unordered_map<void*, size_t> live_blocks_;  // block -> size
   size_t cached_bytes_ = 0;
   size_t in_use_bytes_ = 0;
-  std::vector<void*>* free_sink_ = nullptr;
+  bool capturing_ = false;
+  int graphs_ = 0;
+  std::multimap<size_t, void*> arena_free_;        // free arena blocks
+  std::unordered_map<void*, size_t> arena_blocks_;  // every arena block (free or live) -> size
 };
 
 }  // namespace loupe::cuda
