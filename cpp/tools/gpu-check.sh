@@ -6,7 +6,8 @@
 #   4. runs the backend benchmark (GEMM, attention, sampling, 2B- and 8B-shaped
 #      decode/prefill steps),
 #   5. runs end-to-end captioning through the Engine on cuda:0 (256 images x 100 new tokens,
-#      greedy and with the checkpoint's sampling defaults) on a random-weight 2B checkpoint
+#      greedy and with the checkpoint's sampling defaults, then greedy with decode graphs
+#      off as the baseline for them) on a random-weight 2B checkpoint
 #      it writes itself (no PyTorch needed), and the same workload in HF transformers when
 #      torch with CUDA and transformers are importable,
 # and prints a short summary. Designed to finish in under 8 minutes on an H100.
@@ -179,8 +180,8 @@ if [[ $cuda_skips -gt 0 ]]; then
   status=1
 fi
 if [[ -d $build/tree/tests/model ]]; then
-  run_tests model "Golden|Pitfall|Safetensors|TensorNames|Model" "^Backends/|^CudaLoader"
-  LOUPE_CUDA_ATTENTION=fast run_tests model-fast-attention "GoldenParity|ForwardContract"
+  run_tests model "Golden|Pitfall|Safetensors|TensorNames|Model|DecodeGraphs|RecordingBackend" "^Backends/|^CudaLoader"
+  LOUPE_CUDA_ATTENTION=fast run_tests model-fast-attention "GoldenParity|ForwardContract|DecodeGraphs"
   # Per-stage bf16 errors against the fp32 goldens, as the parity tests print them
   # (ctest hides a passing test's output, so the binary runs once more per mode).
   parity_bin=$(find "$build/tree" -name test_model_parity -type f -perm -u+x | head -1)
@@ -215,17 +216,23 @@ if [[ $bench -eq 1 ]]; then
   else
     model=${LOUPE_GPU_CHECK_MODEL:-$HOME/.cache/loupe/models/qwen3vl-2b-random}
     [[ -f $model/config.json ]] || model=$build/models/qwen3vl-2b-random
-    for sampling in greedy default; do
-      run_log=$logs/caption-$sampling.txt
-      if "$caption_bin" --model "$model" --make-random 2b --device cuda:0 --images 256 --new-tokens 100 \
-        --sampling "$sampling" >"$run_log" 2>&1; then
-        note "captioning ($sampling): $(grep -m1 '^images/s' "$run_log" | awk '{print $2 " images/s, limit " $3}') (model $model)"
+    # Decode steps replay CUDA graphs by default; the last run is the eager baseline.
+    for run in greedy default greedy-eager; do
+      sampling=${run%-eager}
+      graphs=1; [[ $run == *-eager ]] && graphs=0
+      run_log=$logs/caption-$run.txt
+      if LOUPE_CUDA_GRAPHS=$graphs "$caption_bin" --model "$model" --make-random 2b --device cuda:0 --images 256 \
+        --new-tokens 100 --sampling "$sampling" >"$run_log" 2>&1; then
+        note "captioning ($sampling, graphs $([[ $graphs == 1 ]] && echo on || echo off)): $(grep -m1 '^images/s' "$run_log" | awk '{print $2 " images/s, limit " $3}') (model $model)"
       else
-        note "captioning ($sampling): FAILED (log: $run_log)"
+        note "captioning ($run): FAILED (log: $run_log)"
         status=1
       fi
-      { echo "--- bench_caption --sampling $sampling"; cat "$run_log"; } >>"$logs/caption.txt"
+      { echo "--- bench_caption --sampling $sampling, LOUPE_CUDA_GRAPHS=$graphs"; cat "$run_log"; } >>"$logs/caption.txt"
     done
+    on=$(grep -m1 '^images/s' "$logs/caption-greedy.txt" 2>/dev/null | awk '{print $2}')
+    off=$(grep -m1 '^images/s' "$logs/caption-greedy-eager.txt" 2>/dev/null | awk '{print $2}')
+    [[ -n $on && -n $off ]] && note "decode graphs: greedy captioning $(python3 -c "print(f'{$on / $off:.2f}')" 2>/dev/null || echo '?')x the eager steps"
     ours=$(grep '^images/s' "$logs/caption.txt" | head -1 | awk '{print $2}')
     if python3 -c "import torch, transformers; assert torch.cuda.is_available()" >/dev/null 2>&1; then
       echo "--- HF transformers (same checkpoint, greedy, static batches of 64)" >>"$logs/caption.txt"
@@ -240,7 +247,6 @@ if [[ $bench -eq 1 ]]; then
       note "HF transformers comparison: skipped (no torch with CUDA + transformers on this machine)"
     fi
   fi
-  note "CUDA graphs for decode: not implemented yet (decode rows are eager launches)"
 fi
 
 echo
