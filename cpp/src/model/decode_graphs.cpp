@@ -1,8 +1,10 @@
 #include "model/decode_graphs.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "core/error.h"
 #include "model/kv_cache.h"
@@ -14,14 +16,14 @@ namespace loupe::model {
 // One recorded step: its inputs and logits at fixed addresses, and the graph itself.
 struct DecodeGraphs::Entry {
   Key key;
-  // I32 [B·(5 + bucket)]: ids | out_cache_loc | q_start | q_len | kv_len | slot table [B, bucket]
-  Buffer ints;
-  Buffer tables;  // F32 [2, B, half]: cos | sin
+  // The step's inputs as one block of 4-byte words, written with one host copy:
+  //   I32 ids | out_cache_loc | q_start | q_len | kv_len [B each] | slot table [B, bucket]
+  //   F32 cos | sin [B, half each]
+  Buffer inputs;
+  std::vector<int32_t> host_inputs;
   Buffer logits;  // [B, vocab], activation dtype
   Tensor ids;
   DecoderStep step;
-  std::vector<int32_t> host_ints;
-  std::vector<float> host_tables;
   std::unique_ptr<StepGraph> graph;
   std::list<Key>::iterator recency;
 };
@@ -71,14 +73,13 @@ DecodeGraphs::Entry& DecodeGraphs::entry_for(Key key, uint64_t cache_id) {
   const int64_t B = key.batch, S = key.bucket, half = config_.head_dim / 2;
   auto e = std::make_unique<Entry>();
   e->key = key;
-  e->ints = Buffer(backend_, DType::I32, {B * (5 + S)});
-  e->tables = Buffer(backend_, DType::F32, {2 * B * half});
+  const int64_t words = B * (5 + S) + 2 * B * half;
+  e->inputs = Buffer(backend_, DType::I32, {words});
+  e->host_inputs.resize(size_t(words));
   e->logits = Buffer(backend_, backend_.activation_dtype(), {B, config_.vocab_size});
-  e->host_ints.resize(size_t(B * (5 + S)));
-  e->host_tables.resize(size_t(2 * B * half));
-  const Device device = e->ints.tensor().device;
-  int32_t* ints = e->ints.tensor().ptr<int32_t>();
-  float* tables = e->tables.tensor().ptr<float>();
+  const Device device = e->inputs.tensor().device;
+  int32_t* ints = e->inputs.tensor().ptr<int32_t>();
+  float* tables = reinterpret_cast<float*>(ints + B * (5 + S));  // device memory, read as F32 by the kernels
   e->ids = Tensor(ints, DType::I32, {B}, device);
   DecoderStep& step = e->step;
   step.out_cache_loc = Tensor(ints + B, DType::I32, {B}, device);
@@ -108,7 +109,7 @@ DecodeGraphs::Entry& DecodeGraphs::entry_for(Key key, uint64_t cache_id) {
 void DecodeGraphs::write_inputs(Entry& e, std::span<const int32_t> input_ids, const RopeTable& rope,
                                 const ForwardBatch& batch, int32_t padding_slot) {
   const int64_t B = e.key.batch, S = e.key.bucket, n = batch.batch_size, half = rope.half;
-  int32_t* ids = e.host_ints.data();
+  int32_t* ids = e.host_inputs.data();
   int32_t *loc = ids + B, *q_start = ids + 2 * B, *q_len = ids + 3 * B, *kv_len = ids + 4 * B, *slots = ids + 5 * B;
   for (int64_t b = 0; b < B; ++b) {
     // Padded rows decode token 0 at one cached token, both in the padding slot.
@@ -123,14 +124,14 @@ void DecodeGraphs::write_inputs(Entry& e, std::span<const int32_t> input_ids, co
     if (real) std::copy(batch.kv_slots[b], batch.kv_slots[b] + len, row);
     std::fill(row + (real ? len : 0), row + S, padding_slot);
   }
-  float* cos = e.host_tables.data();
-  float* sin = cos + B * half;
-  std::copy(rope.cos.begin(), rope.cos.end(), cos);
-  std::copy(rope.sin.begin(), rope.sin.end(), sin);
-  std::fill(cos + n * half, cos + B * half, 1.0f);
-  std::fill(sin + n * half, sin + B * half, 0.0f);
-  backend_.copy_from_host(e.ints.tensor().data, e.host_ints.data(), e.host_ints.size() * sizeof(int32_t));
-  backend_.copy_from_host(e.tables.tensor().data, e.host_tables.data(), e.host_tables.size() * sizeof(float));
+  // cos and sin as F32 bit patterns; padded rows rotate by nothing.
+  int32_t* cos = slots + B * S;
+  int32_t* sin = cos + B * half;
+  std::memcpy(cos, rope.cos.data(), rope.cos.size() * sizeof(float));
+  std::memcpy(sin, rope.sin.data(), rope.sin.size() * sizeof(float));
+  std::fill(cos + n * half, cos + B * half, std::bit_cast<int32_t>(1.0f));
+  std::fill(sin + n * half, sin + B * half, std::bit_cast<int32_t>(0.0f));
+  backend_.copy_from_host(e.inputs.tensor().data, e.host_inputs.data(), e.host_inputs.size() * sizeof(int32_t));
 }
 
 // The step itself: embeddings, every decoder layer, final norm and lm_head. Decode has one

@@ -6,7 +6,7 @@
 //   (padded batch size, KV-length bucket)
 // with its inputs at fixed device addresses: token ids, KV slots to write, attention
 // lengths, the slot table [batch, bucket] and the M-RoPE cos/sin rows. A step writes its
-// inputs there (two host copies) and replays. Batches are padded up to a few common sizes
+// inputs there (one host copy) and replays. Batches are padded up to a few common sizes
 // (1, 2, 4, 8, then multiples of 8 up to 64, of 32 up to max_batch); padded rows decode
 // token 0 into the KV cache's padding slot and are never returned. Attention is given the
 // bucket as max_kv_len and reads each sequence's real length from kv_len.
