@@ -109,6 +109,10 @@ DecodeGraphs::Entry& DecodeGraphs::entry_for(Key key, uint64_t cache_id) {
 void DecodeGraphs::write_inputs(Entry& e, std::span<const int32_t> input_ids, const RopeTable& rope,
                                 const ForwardBatch& batch, int32_t padding_slot) {
   const int64_t B = e.key.batch, S = e.key.bucket, n = batch.batch_size, half = rope.half;
+  LOUPE_CHECK(half == config_.head_dim / 2 && int64_t(rope.cos.size()) == n * half &&
+                  rope.sin.size() == rope.cos.size(),
+              Internal, "decode graphs: rope tables of ", rope.cos.size(), " values for ", n, " tokens of head size ",
+              config_.head_dim);
   int32_t* ids = e.host_inputs.data();
   int32_t *loc = ids + B, *q_start = ids + 2 * B, *q_len = ids + 3 * B, *kv_len = ids + 4 * B, *slots = ids + 5 * B;
   for (int64_t b = 0; b < B; ++b) {
