@@ -38,7 +38,8 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-logs=${LOUPE_GPU_CHECK_LOGS:-$build/logs}
+build=$(realpath -m "$build")  # the tests run from inside it: relative paths would break
+logs=$(realpath -m "${LOUPE_GPU_CHECK_LOGS:-$build/logs}")
 mkdir -p "$logs"
 summary=()
 note() { summary+=("$1"); echo "gpu-check: $1"; }
