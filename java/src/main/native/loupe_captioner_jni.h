@@ -31,6 +31,7 @@ struct OpenOptions {
   int32_t max_images_per_request = 16;
   std::string cpu_bf16_activations;  // "" | "rounded" | "exact"
   bool int8_text_weights = false;
+  bool decode_graphs = true;
 };
 
 struct RequestParams {
@@ -82,6 +83,7 @@ class NativeCaptioner {
       options.engine.prefix_cache = o.prefix_cache;
       options.engine.cpu_bf16_activations = o.cpu_bf16_activations;
       options.engine.int8_text_weights = o.int8_text_weights;
+      options.engine.decode_graphs = o.decode_graphs;
       options.min_pixels = o.min_pixels;
       options.max_pixels = o.max_pixels;
       options.image_limits.max_encoded_bytes = static_cast<size_t>(o.max_encoded_bytes);

@@ -77,7 +77,8 @@ public final class LoupeEngine implements AutoCloseable {
           .max_decoded_pixels(options.maxDecodedPixels())
           .max_images_per_request(options.maxImagesPerRequest())
           .cpu_bf16_activations(options.cpuBf16Activations())
-          .int8_text_weights(options.int8TextWeights());
+          .int8_text_weights(options.int8TextWeights())
+          .decode_graphs(options.decodeGraphs());
       this.captioner = new NativeCaptioner(modelDir.toString(), native_, ON_COMPLETE, ON_TOKEN);
     } catch (LoupeException e) {
       throw e;

@@ -13,6 +13,10 @@ import java.util.Set;
  * {@code LOUPE_CPU_BF16_ACTIVATIONS}, else rounded). {@code int8TextWeights} quantises the
  * text decoder's linears to int8 at load (weight-only, one scale per output row): half the
  * weight bytes per decoded token.
+ *
+ * <p>GPU: {@code decodeGraphs} (default on) replays each text-only decode step as a CUDA graph
+ * recorded once per batch size and context bucket, one launch instead of hundreds; off, every
+ * step launches its kernels (also {@code LOUPE_CUDA_GRAPHS=0}). The CPU ignores it.
  */
 public record Options(
     String device,
@@ -28,7 +32,8 @@ public record Options(
     long maxDecodedPixels,
     int maxImagesPerRequest,
     String cpuBf16Activations,
-    boolean int8TextWeights) {
+    boolean int8TextWeights,
+    boolean decodeGraphs) {
 
   /** The accepted values of {@link #cpuBf16Activations()}. */
   public static final Set<String> CPU_BF16_ACTIVATIONS = Set.of("", "rounded", "exact");
@@ -43,64 +48,70 @@ public record Options(
   }
 
   public static Options defaults() {
-    return new Options("cpu", 0, 0, 64, 1024, 32768, true, 0, 0, 32L << 20, 50_000_000L, 16, "", false);
+    return new Options("cpu", 0, 0, 64, 1024, 32768, true, 0, 0, 32L << 20, 50_000_000L, 16, "", false, true);
   }
 
   public Options withDevice(String value) {
     return new Options(value, threads, kvCacheBytes, maxRunning, queueLimit, maxPromptTokens, prefixCache,
         minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations,
-        int8TextWeights);
+        int8TextWeights, decodeGraphs);
   }
 
   public Options withThreads(int value) {
     return new Options(device, value, kvCacheBytes, maxRunning, queueLimit, maxPromptTokens, prefixCache,
         minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations,
-        int8TextWeights);
+        int8TextWeights, decodeGraphs);
   }
 
   public Options withKvCacheBytes(long value) {
     return new Options(device, threads, value, maxRunning, queueLimit, maxPromptTokens, prefixCache,
         minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations,
-        int8TextWeights);
+        int8TextWeights, decodeGraphs);
   }
 
   public Options withMaxRunning(int value) {
     return new Options(device, threads, kvCacheBytes, value, queueLimit, maxPromptTokens, prefixCache,
         minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations,
-        int8TextWeights);
+        int8TextWeights, decodeGraphs);
   }
 
   public Options withQueueLimit(int value) {
     return new Options(device, threads, kvCacheBytes, maxRunning, value, maxPromptTokens, prefixCache,
         minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations,
-        int8TextWeights);
+        int8TextWeights, decodeGraphs);
   }
 
   public Options withPrefixCache(boolean value) {
     return new Options(device, threads, kvCacheBytes, maxRunning, queueLimit, maxPromptTokens, value,
         minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations,
-        int8TextWeights);
+        int8TextWeights, decodeGraphs);
   }
 
   /** Default resize budget in pixels (Qwen's min_pixels / max_pixels). */
   public Options withPixels(long min, long max) {
     return new Options(device, threads, kvCacheBytes, maxRunning, queueLimit, maxPromptTokens, prefixCache,
-        min, max, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations, int8TextWeights);
+        min, max, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations, int8TextWeights, decodeGraphs);
   }
 
   public Options withImageLimits(long maxBytes, long maxPixelsDecoded, int maxImages) {
     return new Options(device, threads, kvCacheBytes, maxRunning, queueLimit, maxPromptTokens, prefixCache,
-        minPixels, maxPixels, maxBytes, maxPixelsDecoded, maxImages, cpuBf16Activations, int8TextWeights);
+        minPixels, maxPixels, maxBytes, maxPixelsDecoded, maxImages, cpuBf16Activations, int8TextWeights, decodeGraphs);
   }
 
   /** {@code "rounded"}, {@code "exact"} or {@code ""}; see the class comment. */
   public Options withCpuBf16Activations(String value) {
     return new Options(device, threads, kvCacheBytes, maxRunning, queueLimit, maxPromptTokens, prefixCache,
-        minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, value, int8TextWeights);
+        minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, value, int8TextWeights, decodeGraphs);
   }
 
   public Options withInt8TextWeights(boolean value) {
     return new Options(device, threads, kvCacheBytes, maxRunning, queueLimit, maxPromptTokens, prefixCache,
-        minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations, value);
+        minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations, value, decodeGraphs);
+  }
+
+  public Options withDecodeGraphs(boolean value) {
+    return new Options(device, threads, kvCacheBytes, maxRunning, queueLimit, maxPromptTokens, prefixCache,
+        minPixels, maxPixels, maxImageBytes, maxDecodedPixels, maxImagesPerRequest, cpuBf16Activations,
+        int8TextWeights, value);
   }
 }

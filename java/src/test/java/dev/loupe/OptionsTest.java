@@ -35,6 +35,11 @@ class OptionsTest {
     assertEquals(3, changed.threads());
     assertEquals(20, changed.maxPixels());
     assertEquals(base, changed.withCpuBf16Activations("").withInt8TextWeights(false));
+    assertTrue(base.decodeGraphs(), "CUDA decode graphs are on by default");
+    Options eager = base.withDecodeGraphs(false);
+    assertFalse(eager.decodeGraphs());
+    assertEquals(base.threads(), eager.threads());
+    assertEquals(base, eager.withDecodeGraphs(true));
   }
 
   /** The int8 option reaches the native loader: the bf16 checkpoint is quantised and still captions. */

@@ -99,10 +99,18 @@ public final class LoupeSettings {
   public static final Setting<Boolean> CPU_INT8_WEIGHTS =
       Setting.boolSetting("loupe.cpu.int8_weights", false, Property.NodeScope);
 
+  /**
+   * CUDA: text-only decode steps replay a CUDA graph recorded once per batch size and context
+   * bucket (one launch per step instead of hundreds). {@code false} launches every kernel each
+   * step: the switch to reach for if a driver misbehaves with graphs.
+   */
+  public static final Setting<Boolean> CUDA_DECODE_GRAPHS =
+      Setting.boolSetting("loupe.cuda.decode_graphs", true, Property.NodeScope);
+
   public static List<Setting<?>> all() {
     return List.of(
         MODEL_PATH, DEVICE_SETTING, THREADS, KV_CACHE_SIZE, MAX_RUNNING, QUEUE_SIZE, TIMEOUT, IMAGE_MAX_BYTES,
-        IMAGE_MAX_PIXELS, IMAGE_MAX_RESIZE_PIXELS, CPU_BF16_ACTIVATIONS, CPU_INT8_WEIGHTS);
+        IMAGE_MAX_PIXELS, IMAGE_MAX_RESIZE_PIXELS, CPU_BF16_ACTIVATIONS, CPU_INT8_WEIGHTS, CUDA_DECODE_GRAPHS);
   }
 
   /** The configured model directory, or null when {@code loupe.model.path} is unset. */
@@ -135,6 +143,7 @@ public final class LoupeSettings {
         .withImageLimits(
             IMAGE_MAX_BYTES.get(settings).getBytes(), IMAGE_MAX_PIXELS.get(settings), Options.defaults().maxImagesPerRequest())
         .withCpuBf16Activations(CPU_BF16_ACTIVATIONS.get(settings))
-        .withInt8TextWeights(CPU_INT8_WEIGHTS.get(settings));
+        .withInt8TextWeights(CPU_INT8_WEIGHTS.get(settings))
+        .withDecodeGraphs(CUDA_DECODE_GRAPHS.get(settings));
   }
 }

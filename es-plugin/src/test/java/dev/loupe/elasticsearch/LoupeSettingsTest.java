@@ -1,6 +1,7 @@
 package dev.loupe.elasticsearch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,6 +23,7 @@ class LoupeSettingsTest {
     assertEquals(32L << 20, LoupeSettings.IMAGE_MAX_BYTES.get(none).getBytes());
     assertEquals("rounded", LoupeSettings.CPU_BF16_ACTIVATIONS.get(none), "the fast path, PyTorch's bf16 semantics");
     assertEquals(false, LoupeSettings.CPU_INT8_WEIGHTS.get(none));
+    assertTrue(LoupeSettings.engineOptions(none).decodeGraphs(), "CUDA graphs are on unless turned off");
     assertEquals("rounded", LoupeSettings.engineOptions(none).cpuBf16Activations());
   }
 
@@ -38,6 +40,7 @@ class LoupeSettingsTest {
             .put("loupe.image.max_resize_pixels", 500_000)
             .put("loupe.cpu.bf16_activations", "exact")
             .put("loupe.cpu.int8_weights", true)
+            .put("loupe.cuda.decode_graphs", false)
             .build();
     Options options = LoupeSettings.engineOptions(settings);
     assertEquals("cuda:1", options.device());
@@ -51,6 +54,7 @@ class LoupeSettingsTest {
     assertEquals(0, options.minPixels());
     assertEquals("exact", options.cpuBf16Activations());
     assertTrue(options.int8TextWeights());
+    assertFalse(options.decodeGraphs());
   }
 
   @Test

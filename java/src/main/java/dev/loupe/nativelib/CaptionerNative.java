@@ -59,6 +59,7 @@ public final class CaptionerNative {
     @MemberSetter public native OpenOptions max_images_per_request(int value);
     @MemberSetter public native OpenOptions cpu_bf16_activations(@StdString String value);
     @MemberSetter public native OpenOptions int8_text_weights(boolean value);
+    @MemberSetter public native OpenOptions decode_graphs(boolean value);
   }
 
   /** {@code jni::NativeResult}: valid only during the completion callback. */

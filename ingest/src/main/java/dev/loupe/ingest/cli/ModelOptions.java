@@ -35,6 +35,9 @@ final class ModelOptions {
   @Option(names = "--int8-weights", description = "cpu: quantise the text decoder to int8 at load (faster decoding)")
   boolean int8Weights;
 
+  @Option(names = "--no-decode-graphs", description = "cuda: launch every kernel of each decode step instead of replaying CUDA graphs")
+  boolean noDecodeGraphs;
+
   @Option(names = "--preset", split = ",", description = "caption, description, keywords, ocr (repeatable or comma-separated)")
   List<String> presets;
 
@@ -72,7 +75,8 @@ final class ModelOptions {
             .withDevice(device)
             .withThreads(threads)
             .withCpuBf16Activations(cpuBf16Activations)
-            .withInt8TextWeights(int8Weights);
+            .withInt8TextWeights(int8Weights)
+            .withDecodeGraphs(!noDecodeGraphs);
     if (maxPixels > 0) options = options.withPixels(Math.min(65536, maxPixels), maxPixels);
     return options;
   }

@@ -1,6 +1,7 @@
 package dev.loupe.ingest.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -56,6 +57,9 @@ class ModelOptionsTest {
     o.int8Weights = true;
     assertEquals("exact", o.engineOptions().cpuBf16Activations());
     assertTrue(o.engineOptions().int8TextWeights());
+    assertTrue(o.engineOptions().decodeGraphs());
+    o.noDecodeGraphs = true;
+    assertFalse(o.engineOptions().decodeGraphs());
     o.cpuBf16Activations = "fast";
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, o::engineOptions);
     assertTrue(e.getMessage().contains("--cpu-bf16-activations must be rounded or exact, not 'fast'"), e.getMessage());
