@@ -53,17 +53,20 @@ int DecodeGraphs::padded_batch(int batch) const {
   return int(std::min<int64_t>(padded, options_.max_batch));
 }
 
-void DecodeGraphs::turn_off(const std::string& reason) {
-  stats_.available = false;
-  stats_.unavailable_reason = reason;
+void DecodeGraphs::drop_graphs() {
   entries_.clear();
   recency_.clear();
 }
 
+void DecodeGraphs::turn_off(const std::string& reason) {
+  stats_.available = false;
+  stats_.unavailable_reason = reason;
+  drop_graphs();
+}
+
 DecodeGraphs::Entry& DecodeGraphs::entry_for(Key key, uint64_t cache_id) {
   if (cache_id != cache_id_) {  // a new KV cache: every graph points into the old one
-    entries_.clear();
-    recency_.clear();
+    drop_graphs();
     cache_id_ = cache_id;
   }
   if (auto it = entries_.find(key); it != entries_.end()) {

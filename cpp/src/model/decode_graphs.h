@@ -73,6 +73,7 @@ class DecodeGraphs {
   void write_inputs(Entry& e, std::span<const int32_t> ids, const RopeTable& rope, const ForwardBatch& batch,
                     int32_t padding_slot);
   void compute(Entry& e, KVCache& cache);
+  void drop_graphs();
   void turn_off(const std::string& reason);
 
   Backend& backend_;

@@ -112,34 +112,23 @@ void MemoryPool::return_arena_locked() {
   arena_free_.clear();
 }
 
-size_t MemoryPool::arena_bytes() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  size_t total = 0;
-  for (auto& [ptr, size] : arena_blocks_) total += size;
-  return total;
-}
-
 void MemoryPool::deallocate(void* ptr) {
   if (!ptr) return;
   std::lock_guard<std::mutex> lock(mutex_);
   auto it = live_blocks_.find(ptr);
   LOUPE_CHECK(it != live_blocks_.end(), InvalidArgument, "deallocate of a pointer this CUDA backend did not allocate");
-  if (arena_blocks_.count(ptr)) {
-    in_use_bytes_ -= it->second;
-    if (graphs_ > 0 || capturing_) {
-      arena_free_.emplace(it->second, ptr);
-    } else {  // no graph left that could point into it
-      arena_blocks_.erase(ptr);
-      free_blocks_.emplace(it->second, ptr);
-      cached_bytes_ += it->second;
-    }
-    live_blocks_.erase(it);
-    return;
-  }
-  free_blocks_.emplace(it->second, ptr);
-  cached_bytes_ += it->second;
-  in_use_bytes_ -= it->second;
+  const size_t size = it->second;
+  in_use_bytes_ -= size;
   live_blocks_.erase(it);
+  if (arena_blocks_.count(ptr)) {
+    if (graphs_ > 0 || capturing_) {  // a recorded kernel may point into it
+      arena_free_.emplace(size, ptr);
+      return;
+    }
+    arena_blocks_.erase(ptr);
+  }
+  free_blocks_.emplace(size, ptr);
+  cached_bytes_ += size;
 }
 
 size_t MemoryPool::release_cached() {

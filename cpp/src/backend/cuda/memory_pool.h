@@ -35,7 +35,6 @@ class MemoryPool {
   void end_capture();
   void graph_created();
   void graph_destroyed();
-  size_t arena_bytes() const;
 
  private:
   static size_t round_size(size_t bytes);
