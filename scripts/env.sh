@@ -31,6 +31,27 @@ loupe_select_jdk && export PATH="$JAVA_HOME/bin:$PATH"
 # The integration test's Elasticsearch node runs on the same JDK (the integ-test zip has none).
 export ES_JAVA_HOME="${ES_JAVA_HOME:-${JAVA_HOME:-}}"
 
+# Rust (the tokenizer crate): cargo from the PATH, else a rustup install in the account's
+# own home or in /usr/local. rustup finds its toolchains through HOME, so a HOME set
+# elsewhere (CI, a clean-room run) would otherwise leave rustup with "no default toolchain".
+loupe_cargo_works() { cargo --version >/dev/null 2>&1; }
+loupe_select_rust() {
+  loupe_cargo_works && return 0
+  local account_home rustup_home cargo_bin
+  account_home="$(getent passwd "$(id -u)" 2>/dev/null | cut -d: -f6)"
+  for rustup_home in "${RUSTUP_HOME:-}" "$account_home/.rustup" /usr/local/rustup; do
+    [ -n "$rustup_home" ] && [ -d "$rustup_home/toolchains" ] || continue
+    for cargo_bin in "${CARGO_HOME:-$HOME/.cargo}/bin" "$account_home/.cargo/bin" /usr/local/cargo/bin; do
+      if [ -x "$cargo_bin/cargo" ] && RUSTUP_HOME="$rustup_home" "$cargo_bin/cargo" --version >/dev/null 2>&1; then
+        export RUSTUP_HOME="$rustup_home" PATH="$cargo_bin:$PATH"
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+loupe_select_rust || true
+
 # CUDA: the project-local toolchain from PyPI wheels (scripts/install-cuda-toolchain), if any.
 LOUPE_CUDA_ROOT="${LOUPE_CUDA_ROOT:-$LOUPE_ROOT/.toolchain/cuda}"
 export LOUPE_CUDA_ROOT
