@@ -8,7 +8,8 @@ import java.io.Writer;
 
 /**
  * Writes Elasticsearch {@code _bulk} NDJSON: an index action line then the document, one
- * pair per captioned image (the path is the document id, so re-runs overwrite).
+ * pair per captioned image. The document id is the image's id (ImageFiles: its path below the
+ * folder argument, prefixed with that folder's name), so re-runs overwrite wherever they run.
  */
 public final class BulkWriter {
   private final ObjectMapper json = new ObjectMapper();
@@ -23,7 +24,7 @@ public final class BulkWriter {
   public void write(ImageCaptions result) {
     if (!result.ok()) return;
     ObjectNode action = json.createObjectNode();
-    action.putObject("index").put("_index", index).put("_id", result.path().toString());
+    action.putObject("index").put("_index", index).put("_id", result.id());
     try {
       out.write(Documents.line(action));
       out.write('\n');

@@ -21,6 +21,9 @@ public final class Documents {
       return doc;
     }
     result.texts().forEach(doc::put);
+    // Per output field, "stop" (the model ended it) or "length" (cut by max_new_tokens).
+    ObjectNode reasons = doc.putObject("finish_reason");
+    result.finishReasons().forEach(reasons::put);
     ObjectNode stats = doc.putObject("loupe");
     stats.put("generated_tokens", result.generatedTokens());
     stats.put("prompt_tokens", result.promptTokens());

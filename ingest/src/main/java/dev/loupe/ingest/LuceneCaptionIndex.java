@@ -2,6 +2,7 @@ package dev.loupe.ingest;
 
 import dev.loupe.PromptPreset;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -21,13 +22,15 @@ import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.Term;
 import org.apache.lucene.queryparser.classic.MultiFieldQueryParser;
 import org.apache.lucene.queryparser.classic.ParseException;
+import org.apache.lucene.queryparser.classic.QueryParser;
 import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.ScoreDoc;
 import org.apache.lucene.store.FSDirectory;
 
 /**
- * An embedded Lucene index of captions: one document per image, keyed by path, with the
+ * An embedded Lucene index of captions: one document per image, keyed by its absolute path
+ * (so a re-run from another directory replaces rather than duplicates), with the
  * generated texts as analyzed fields (caption, keywords, ocr, ...) and the run's numbers
  * as stored fields.
  */
@@ -51,8 +54,9 @@ public final class LuceneCaptionIndex {
 
     public void add(ImageCaptions result) throws IOException {
       if (!result.ok()) return;
+      String path = result.path().toAbsolutePath().normalize().toString();
       Document doc = new Document();
-      doc.add(new StringField(PATH, result.path().toString(), Field.Store.YES));
+      doc.add(new StringField(PATH, path, Field.Store.YES));
       for (Map.Entry<String, String> text : result.texts().entrySet()) {
         doc.add(new TextField(text.getKey(), text.getValue(), Field.Store.YES));
       }
@@ -60,7 +64,7 @@ public final class LuceneCaptionIndex {
       doc.add(new StoredField("generated_tokens", result.generatedTokens()));
       doc.add(new StoredField("cached_tokens", result.cachedTokens()));
       doc.add(new StoredField("took_ms", result.totalMs()));
-      writer.updateDocument(new Term(PATH, result.path().toString()), doc);
+      writer.updateDocument(new Term(PATH, path), doc);
     }
 
     @Override
@@ -73,14 +77,20 @@ public final class LuceneCaptionIndex {
 
   public record Hit(String path, float score, Map<String, String> texts) {}
 
-  /** Full-text search over every text field (Lucene classic query syntax). */
-  public static List<Hit> search(Path indexDir, String queryText, int limit) throws IOException {
-    try (FSDirectory directory = FSDirectory.open(indexDir);
+  /**
+   * Full-text search over every text field (Lucene classic query syntax). Words without an
+   * operator must all match ({@code red circle} is {@code red AND circle}, each in any field)
+   * unless {@code anyWord}: a caption index answers "which images show all of this".
+   */
+  public static List<Hit> search(Path indexDir, String queryText, int limit, boolean anyWord) throws IOException {
+    try (FSDirectory directory = open(indexDir);
         DirectoryReader reader = DirectoryReader.open(directory)) {
       IndexSearcher searcher = new IndexSearcher(reader);
       Query query;
       try {
-        query = new MultiFieldQueryParser(TEXT_FIELDS.toArray(String[]::new), new StandardAnalyzer()).parse(queryText);
+        MultiFieldQueryParser parser = new MultiFieldQueryParser(TEXT_FIELDS.toArray(String[]::new), new StandardAnalyzer());
+        parser.setDefaultOperator(anyWord ? QueryParser.Operator.OR : QueryParser.Operator.AND);
+        query = parser.parse(queryText);
       } catch (ParseException e) {
         throw new IllegalArgumentException("bad query: " + e.getMessage(), e);
       }
@@ -99,9 +109,22 @@ public final class LuceneCaptionIndex {
 
   /** Number of documents in the index. */
   public static int count(Path indexDir) throws IOException {
-    try (FSDirectory directory = FSDirectory.open(indexDir);
+    try (FSDirectory directory = open(indexDir);
         DirectoryReader reader = DirectoryReader.open(directory)) {
       return reader.numDocs();
     }
+  }
+
+  /** Opens an existing index, or says how to make one (and never creates the folder). */
+  private static FSDirectory open(Path indexDir) throws IOException {
+    IllegalArgumentException missing =
+        new IllegalArgumentException("no Loupe index at " + indexDir + " (create one with `./loupe index`)");
+    if (!Files.isDirectory(indexDir)) throw missing;
+    FSDirectory directory = FSDirectory.open(indexDir);
+    if (!DirectoryReader.indexExists(directory)) {
+      directory.close();
+      throw missing;
+    }
+    return directory;
   }
 }

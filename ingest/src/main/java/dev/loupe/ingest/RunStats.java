@@ -1,12 +1,19 @@
 package dev.loupe.ingest;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.List;
 import java.util.Locale;
+import java.util.stream.Collectors;
 
-/** Counts a run and prints a progress line (at most once a second) and a final summary. */
+/**
+ * Counts a run and prints a progress line (at most once a second) and a final summary that
+ * also names the folder entries the listing passed over.
+ */
 public final class RunStats {
-  private final PrintStream out;
+  private final PrintWriter out;
   private final int total;
+  private final ImageFiles.Listing listing;
   private final long startNanos = System.nanoTime();
   private long lastPrintNanos = startNanos;
   private int done;
@@ -15,9 +22,10 @@ public final class RunStats {
   private long promptTokens;
   private long cachedTokens;
 
-  public RunStats(PrintStream out, int total) {
+  public RunStats(PrintWriter out, ImageFiles.Listing listing) {
     this.out = out;
-    this.total = total;
+    this.listing = listing;
+    this.total = listing.images().size();
   }
 
   public synchronized void record(ImageCaptions result) {
@@ -57,8 +65,19 @@ public final class RunStats {
 
   public synchronized String summary() {
     return String.format(
-        Locale.ROOT,
-        "%d images (%d failed) in %.2f s: %.2f images/s, %d tokens generated, %.1f tokens/s, prefix cache hit rate %.1f%%",
-        done, failed, seconds(), imagesPerSecond(), generatedTokens, tokensPerSecond(), 100 * cacheHitRate());
+            Locale.ROOT,
+            "%d images (%d failed) in %.2f s: %.2f images/s, %d tokens generated, %.1f tokens/s, prefix cache hit rate %.1f%%",
+            done, failed, seconds(), imagesPerSecond(), generatedTokens, tokensPerSecond(), 100 * cacheHitRate())
+        + skipped(listing.skippedOther(), "non-image file", "non-image files", "")
+        + skipped(listing.skippedVideos(), "video", "videos", " (" + ImageFiles.VIDEO_UNSUPPORTED + ")");
+  }
+
+  /** "; skipped 2 non-image files: a.txt, b.pdf" naming at most five, or nothing. */
+  private static String skipped(List<Path> files, String one, String many, String why) {
+    if (files.isEmpty()) return "";
+    int shown = Math.min(5, files.size());
+    String names = files.subList(0, shown).stream().map(Path::toString).collect(Collectors.joining(", "));
+    String more = files.size() > shown ? " and " + (files.size() - shown) + " more" : "";
+    return "; skipped " + files.size() + " " + (files.size() == 1 ? one : many) + why + ": " + names + more;
   }
 }

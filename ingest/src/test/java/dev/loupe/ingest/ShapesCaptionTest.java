@@ -31,7 +31,7 @@ class ShapesCaptionTest {
   }
 
   static Set<String> hits(Path index, String query) throws IOException {
-    return LuceneCaptionIndex.search(index, query, 100).stream()
+    return LuceneCaptionIndex.search(index, query, 100, false).stream()
         .map(h -> Path.of(h.path()).getFileName().toString())
         .collect(Collectors.toSet());
   }

@@ -1,7 +1,6 @@
 package dev.loupe.ingest.cli;
 
 import dev.loupe.LoupeEngine;
-import dev.loupe.PromptPreset;
 import dev.loupe.ingest.BulkWriter;
 import dev.loupe.ingest.CaptionPipeline;
 import dev.loupe.ingest.ImageFiles;
@@ -11,6 +10,7 @@ import java.io.OutputStreamWriter;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -18,11 +18,20 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
 @Command(
     name = "bulk",
-    description = "Caption images into Elasticsearch _bulk NDJSON (POST it with curl --data-binary @FILE).")
+    description = {
+      "Caption images into Elasticsearch _bulk NDJSON (POST it with curl --data-binary @FILE).",
+      "Document ids do not depend on the working directory: an image's path below its folder",
+      "argument, prefixed with that folder's name (photos/cats/1.jpg); a file argument's file name.",
+      "Default presets: " + BulkCommand.PRESETS + "."
+    })
 final class BulkCommand implements Callable<Integer> {
+  static final String PRESETS = "caption,keywords";
+
   @Mixin ModelOptions model;
 
   @Option(names = "--index", required = true, description = "target index name")
@@ -31,32 +40,34 @@ final class BulkCommand implements Callable<Integer> {
   @Option(names = {"-o", "--output"}, description = "NDJSON file (default: stdout)")
   Path output;
 
-  @Parameters(arity = "1..*", paramLabel = "FILE|DIR")
+  @Parameters(arity = "1..*", paramLabel = "FILE|DIR", description = "images, or folders to walk for them")
   List<Path> inputs;
+
+  @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    List<Path> files = ImageFiles.expand(inputs);
-    RunStats stats = new RunStats(System.err, files.size());
+    ImageFiles.Listing listing = ImageFiles.expand(inputs);
+    PrintWriter err = spec.commandLine().getErr();
+    RunStats stats = new RunStats(err, listing);
     try (Writer out =
             output == null
                 ? new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8))
                 : Files.newBufferedWriter(output, StandardCharsets.UTF_8);
         LoupeEngine engine = model.open()) {
       BulkWriter bulk = new BulkWriter(out, index);
-      new CaptionPipeline(engine, model.prompts(List.of(PromptPreset.CAPTION, PromptPreset.KEYWORDS)), model.sampling(),
-              model.timeout(), model.window)
+      new CaptionPipeline(engine, model.prompts(PRESETS), model.sampling(), model.timeout(), model.window)
           .run(
-              files,
+              listing.images(),
               result -> {
-                if (!result.ok()) System.err.println("\n" + result.path() + ": " + result.error());
+                if (!result.ok()) err.println("\n" + result.path() + ": " + result.error());
                 bulk.write(result);
                 stats.record(result);
               });
       out.flush();
     }
-    System.err.println();
-    System.err.println(stats.summary());
-    return stats.failed() == 0 ? 0 : 2;
+    err.println();
+    err.println(stats.summary());
+    return ExitCodes.of(stats.failed());
   }
 }

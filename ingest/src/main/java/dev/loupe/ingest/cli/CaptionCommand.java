@@ -1,7 +1,6 @@
 package dev.loupe.ingest.cli;
 
 import dev.loupe.LoupeEngine;
-import dev.loupe.PromptPreset;
 import dev.loupe.ingest.CaptionPipeline;
 import dev.loupe.ingest.Documents;
 import dev.loupe.ingest.ImageFiles;
@@ -16,32 +15,42 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "caption", description = "Caption images; prints one JSON line per image on stdout.")
+@Command(
+    name = "caption",
+    description = {
+      "Caption images; prints one JSON line per image on stdout, in input order, with each text's",
+      "finish_reason (stop, or length when --max-new-tokens cut it). Folders are walked for images;",
+      "other files are skipped and named in the summary. Default preset: " + CaptionCommand.PRESETS + "."
+    })
 final class CaptionCommand implements Callable<Integer> {
+  static final String PRESETS = "caption";
+
   @Mixin ModelOptions model;
 
-  @Parameters(arity = "1..*", paramLabel = "FILE|DIR")
+  @Parameters(arity = "1..*", paramLabel = "FILE|DIR", description = "images, or folders to walk for them")
   List<Path> inputs;
 
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    List<Path> files = ImageFiles.expand(inputs);
+    ImageFiles.Listing listing = ImageFiles.expand(inputs);
+    PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
-    RunStats stats = new RunStats(System.err, files.size());
+    RunStats stats = new RunStats(err, listing);
     try (LoupeEngine engine = model.open()) {
-      new CaptionPipeline(engine, model.prompts(List.of(PromptPreset.CAPTION)), model.sampling(), model.timeout(), model.window)
+      new CaptionPipeline(engine, model.prompts(PRESETS), model.sampling(), model.timeout(), model.window)
           .run(
-              files,
+              listing.images(),
               result -> {
+                if (!result.ok()) err.println("\n" + result.path() + ": " + result.error());
                 out.println(Documents.line(Documents.json(result)));
                 out.flush();
                 stats.record(result);
               });
     }
-    System.err.println();
-    System.err.println(stats.summary());
-    return stats.failed() == 0 ? 0 : 2;
+    err.println();
+    err.println(stats.summary());
+    return ExitCodes.of(stats.failed());
   }
 }

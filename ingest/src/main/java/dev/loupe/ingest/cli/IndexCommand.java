@@ -1,13 +1,13 @@
 package dev.loupe.ingest.cli;
 
 import dev.loupe.LoupeEngine;
-import dev.loupe.PromptPreset;
 import dev.loupe.ingest.CaptionPipeline;
 import dev.loupe.ingest.ImageFiles;
 import dev.loupe.ingest.LuceneCaptionIndex;
 import dev.loupe.ingest.RunStats;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -15,29 +15,40 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
 
-@Command(name = "index", description = "Caption images into an embedded Lucene index (caption, keywords, OCR text).")
+@Command(
+    name = "index",
+    description = {
+      "Caption images into an embedded Lucene index, one document per image keyed by its absolute",
+      "path (a re-run replaces it). Default presets: " + IndexCommand.PRESETS + "."
+    })
 final class IndexCommand implements Callable<Integer> {
+  static final String PRESETS = "caption,keywords,ocr";
+
   @Mixin ModelOptions model;
 
   @Option(names = "--lucene", required = true, description = "index directory (created if absent)")
   Path lucene;
 
-  @Parameters(arity = "1..*", paramLabel = "FILE|DIR")
+  @Parameters(arity = "1..*", paramLabel = "FILE|DIR", description = "images, or folders to walk for them")
   List<Path> inputs;
+
+  @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
-    List<Path> files = ImageFiles.expand(inputs);
-    RunStats stats = new RunStats(System.err, files.size());
+    ImageFiles.Listing listing = ImageFiles.expand(inputs);
+    PrintWriter err = spec.commandLine().getErr();
+    RunStats stats = new RunStats(err, listing);
     try (LuceneCaptionIndex.Writer writer = new LuceneCaptionIndex.Writer(lucene);
         LoupeEngine engine = model.open()) {
-      new CaptionPipeline(engine, model.prompts(List.of(PromptPreset.CAPTION, PromptPreset.KEYWORDS, PromptPreset.OCR)),
-              model.sampling(), model.timeout(), model.window)
+      new CaptionPipeline(engine, model.prompts(PRESETS), model.sampling(), model.timeout(), model.window)
           .run(
-              files,
+              listing.images(),
               result -> {
-                if (!result.ok()) System.err.println("\n" + result.path() + ": " + result.error());
+                if (!result.ok()) err.println("\n" + result.path() + ": " + result.error());
                 try {
                   writer.add(result);
                 } catch (IOException e) {
@@ -46,8 +57,8 @@ final class IndexCommand implements Callable<Integer> {
                 stats.record(result);
               });
     }
-    System.err.println();
-    System.err.println(stats.summary() + "; index has " + LuceneCaptionIndex.count(lucene) + " documents");
-    return stats.failed() == 0 ? 0 : 2;
+    err.println();
+    err.println(stats.summary() + "; index has " + LuceneCaptionIndex.count(lucene) + " documents");
+    return ExitCodes.of(stats.failed());
   }
 }

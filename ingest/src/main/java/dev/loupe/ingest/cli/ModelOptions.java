@@ -23,7 +23,7 @@ final class ModelOptions {
   @Option(names = "--device", defaultValue = "cpu", description = "cpu, cuda or cuda:N (default: ${DEFAULT-VALUE})")
   String device;
 
-  @Option(names = "--threads", defaultValue = "0", description = "CPU threads, 0 = all cores")
+  @Option(names = "--threads", defaultValue = "0", description = "CPU threads, 0 = all cores (default: ${DEFAULT-VALUE})")
   int threads;
 
   @Option(
@@ -38,7 +38,10 @@ final class ModelOptions {
   @Option(names = "--no-decode-graphs", description = "cuda: launch every kernel of each decode step instead of replaying CUDA graphs")
   boolean noDecodeGraphs;
 
-  @Option(names = "--preset", split = ",", description = "caption, description, keywords, ocr (repeatable or comma-separated)")
+  @Option(
+      names = "--preset",
+      split = ",",
+      description = "caption, description, keywords, ocr (repeatable or comma-separated; default: the command's, named above)")
   List<String> presets;
 
   @Option(names = "--prompt", description = "custom prompt text, output as field \"custom\" (instead of, or in addition to, presets)")
@@ -47,19 +50,19 @@ final class ModelOptions {
   @Option(names = "--system", description = "system prompt")
   String system;
 
-  @Option(names = "--max-new-tokens", defaultValue = "128")
+  @Option(names = "--max-new-tokens", defaultValue = "128", description = "most tokens per text; a cut text has finish_reason \"length\" (default: ${DEFAULT-VALUE})")
   int maxNewTokens;
 
-  @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy (default, reproducible)")
+  @Option(names = "--temperature", defaultValue = "0", description = "0 = greedy, reproducible (default: ${DEFAULT-VALUE})")
   float temperature;
 
-  @Option(names = "--max-pixels", defaultValue = "0", description = "resize budget per image, 0 = the checkpoint's")
+  @Option(names = "--max-pixels", defaultValue = "0", description = "resize budget per image, 0 = the checkpoint's (default: ${DEFAULT-VALUE})")
   long maxPixels;
 
-  @Option(names = "--window", defaultValue = "16", description = "requests in flight at once (back-pressure)")
+  @Option(names = "--window", defaultValue = "16", description = "requests in flight at once (back-pressure) (default: ${DEFAULT-VALUE})")
   int window;
 
-  @Option(names = "--timeout-ms", defaultValue = "0", description = "per-request deadline, 0 = none")
+  @Option(names = "--timeout-ms", defaultValue = "0", description = "per-request deadline, 0 = none (default: ${DEFAULT-VALUE})")
   long timeoutMs;
 
   LoupeEngine open() {
@@ -81,10 +84,14 @@ final class ModelOptions {
     return options;
   }
 
-  /** Prompts by output field name; the given defaults when neither presets nor a prompt were asked for. */
-  Map<String, Prompt> prompts(List<PromptPreset> defaults) {
+  /**
+   * Prompts by output field name; the command's default presets (comma-separated, as its
+   * help shows them) when neither presets nor a prompt were asked for.
+   */
+  Map<String, Prompt> prompts(String defaultPresets) {
     Map<String, Prompt> out = new LinkedHashMap<>();
-    List<PromptPreset> chosen = presets != null ? presets.stream().map(ModelOptions::preset).toList() : prompt != null ? List.of() : defaults;
+    List<String> names = presets != null ? presets : prompt != null ? List.of() : List.of(defaultPresets.split(","));
+    List<PromptPreset> chosen = names.stream().map(ModelOptions::preset).toList();
     for (PromptPreset preset : chosen) out.put(preset.optionName(), withSystem(preset.prompt()));
     if (prompt != null) {
       if (prompt.isBlank()) throw new IllegalArgumentException("--prompt needs text");

@@ -5,6 +5,7 @@ import dev.loupe.ingest.LuceneCaptionIndex;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -13,23 +14,36 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-@Command(name = "search", description = "Search an index made by `loupe index`; prints one JSON line per hit.")
+@Command(
+    name = "search",
+    description = {
+      "Search an index made by `loupe index`; prints one JSON line per hit, best first, and says",
+      "on stderr when nothing matched. Every word must match (in any text field) unless --any."
+    })
 final class SearchCommand implements Callable<Integer> {
-  @Option(names = "--lucene", required = true)
+  @Option(names = "--lucene", required = true, description = "index directory made by `loupe index`")
   Path lucene;
 
-  @Option(names = "--limit", defaultValue = "10")
+  @Option(names = "--limit", defaultValue = "10", description = "most hits to print (default: ${DEFAULT-VALUE})")
   int limit;
 
-  @Parameters(index = "0", paramLabel = "QUERY", description = "Lucene query syntax over caption, keywords, ocr, ...")
+  @Option(names = "--any", description = "match images with any of the words instead of all of them")
+  boolean anyWord;
+
+  @Parameters(
+      index = "0",
+      paramLabel = "QUERY",
+      description = "words, or Lucene query syntax over caption, description, keywords, ocr, custom (caption:\"red circle\")")
   String query;
 
   @Spec CommandSpec spec;
 
   @Override
   public Integer call() throws Exception {
+    if (limit <= 0) throw new IllegalArgumentException("--limit must be positive, not " + limit);
+    List<LuceneCaptionIndex.Hit> hits = LuceneCaptionIndex.search(lucene, query, limit, anyWord);
     PrintWriter out = spec.commandLine().getOut();
-    for (LuceneCaptionIndex.Hit hit : LuceneCaptionIndex.search(lucene, query, limit)) {
+    for (LuceneCaptionIndex.Hit hit : hits) {
       Map<String, Object> line = new LinkedHashMap<>();
       line.put("path", hit.path());
       line.put("score", hit.score());
@@ -37,6 +51,9 @@ final class SearchCommand implements Callable<Integer> {
       out.println(Documents.line(line));
     }
     out.flush();
-    return 0;
+    if (hits.isEmpty()) {
+      spec.commandLine().getErr().println("loupe: no hits for " + query + (anyWord ? "" : " (every word must match; --any for any word)"));
+    }
+    return ExitCodes.OK;
   }
 }

@@ -25,17 +25,17 @@ class ModelOptionsTest {
 
   @Test
   void defaultsApplyOnlyWhenNothingWasAsked() {
-    Map<String, Prompt> prompts = options(null, null, null).prompts(List.of(PromptPreset.CAPTION, PromptPreset.KEYWORDS));
+    Map<String, Prompt> prompts = options(null, null, null).prompts("caption,keywords");
     assertEquals(List.of("caption", "keywords"), List.copyOf(prompts.keySet()));
     assertEquals(PromptPreset.KEYWORDS.instruction(), prompts.get("keywords").text());
 
-    Map<String, Prompt> custom = options(null, "What colour is it?", null).prompts(List.of(PromptPreset.CAPTION));
+    Map<String, Prompt> custom = options(null, "What colour is it?", null).prompts("caption");
     assertEquals(Map.of("custom", Prompt.of("What colour is it?")), custom);
   }
 
   @Test
   void presetsAndPromptTogetherWithTheSystemPromptOnEach() {
-    Map<String, Prompt> prompts = options(List.of("ocr", " Description"), "Count the shapes.", "Be brief.").prompts(List.of());
+    Map<String, Prompt> prompts = options(List.of("ocr", " Description"), "Count the shapes.", "Be brief.").prompts("");
     assertEquals(List.of("ocr", "description", "custom"), List.copyOf(prompts.keySet()));
     prompts.values().forEach(p -> assertEquals("Be brief.", p.systemPrompt()));
     assertEquals(PromptPreset.DESCRIPTION.instruction(), prompts.get("description").text());
@@ -44,9 +44,9 @@ class ModelOptionsTest {
   @Test
   void unknownPresetOrBlankPromptIsAClearError() {
     IllegalArgumentException e =
-        assertThrows(IllegalArgumentException.class, () -> options(List.of("poem"), null, null).prompts(List.of()));
+        assertThrows(IllegalArgumentException.class, () -> options(List.of("poem"), null, null).prompts(""));
     assertTrue(e.getMessage().contains("unknown preset 'poem' (caption, description, keywords, ocr)"), e.getMessage());
-    assertThrows(IllegalArgumentException.class, () -> options(null, " ", null).prompts(List.of()));
+    assertThrows(IllegalArgumentException.class, () -> options(null, " ", null).prompts(""));
   }
 
   @Test
