@@ -7,7 +7,7 @@
 namespace loupe {
 
 // Stable name of the kind of an error thrown by this API: "invalid_argument", "bad_image",
-// "limit_exceeded", "model_load", "out_of_memory", "cancelled", "timeout", "no_device" or
+// "limit_exceeded", "overloaded", "model_load", "out_of_memory", "cancelled", "timeout", "no_device" or
 // "internal" (also for exceptions that are not loupe errors).
 const char* error_kind_of(const std::exception& error) noexcept;
 

@@ -13,9 +13,8 @@
 
 #include "core/error.h"
 #include "model/config.h"
-#include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
-#include "tokenizer/vision_placeholders.h"
+#include "tokenizer/prompt_encoder.h"
+#include "tokenizer/text_stream.h"
 
 namespace loupe {
 namespace {
@@ -26,38 +25,26 @@ double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
-// Decoded text grows by whole characters only: a byte-level BPE token can end inside a
-// multi-byte UTF-8 sequence, which decode() renders as U+FFFD until the rest arrives.
-bool ends_incomplete(const std::string& text) {
-  static const std::string kReplacement = "\xEF\xBF\xBD";
-  return text.size() >= kReplacement.size() &&
-         text.compare(text.size() - kReplacement.size(), kReplacement.size(), kReplacement) == 0;
-}
-
-// Streams text deltas for one request; touched only from the scheduler thread.
-struct TextStream {
-  std::vector<int32_t> ids;
-  size_t emitted = 0;
-};
-
 }  // namespace
 
 struct Captioner::Impl {
   std::string model_dir;
   CaptionerOptions options;
-  Tokenizer tokenizer;
-  ChatTemplate chat_template;
+  PromptEncoder prompt_encoder;
   model::PreprocessorConfig preprocessor;
-  std::vector<int32_t> special_ids;  // removed from caption text
   std::unique_ptr<Engine> engine;
   std::atomic<bool> closed{false};
 
   Impl(const std::string& dir, const CaptionerOptions& opts)
       : model_dir(dir),
         options(opts),
-        tokenizer(Tokenizer::from_file(std::filesystem::path(dir) / "tokenizer.json")),
-        chat_template(ChatTemplate::from_model_dir(dir)),
-        preprocessor(model::load_preprocessor_config(dir)) {}
+        prompt_encoder(PromptEncoder::from_model_dir(dir)),
+        preprocessor(model::load_preprocessor_config(dir)) {
+    LOUPE_CHECK(prompt_encoder.merge_size() == preprocessor.merge_size, ModelLoad, dir,
+                ": the prompt's merge size disagrees with preprocessor_config.json");
+  }
+
+  const Tokenizer& tokenizer() const { return prompt_encoder.tokenizer(); }
 
   VisionOptions vision_options(const CaptionRequest& request) const {
     VisionOptions vision;
@@ -125,13 +112,10 @@ struct Captioner::Impl {
       }
     }
     messages.push_back(std::move(user));
-    const std::string prompt = chat_template.render(messages);
-    VisionTokens tokens;
-    tokens.merge_size = static_cast<int>(preprocessor.merge_size);
-    return tokenizer.encode(expand_vision_placeholders(prompt, grids, {}, tokens));
+    return prompt_encoder.encode(messages, grids);
   }
 
-  std::string caption_text(const std::vector<int32_t>& ids) const { return tokenizer.decode(ids, true); }
+  std::string caption_text(const std::vector<int32_t>& ids) const { return tokenizer().decode(ids, true); }
 };
 
 Captioner::Captioner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -158,19 +142,13 @@ uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
 
   engine_request.sampling = request.sampling;
   engine_request.timeout_ms = request.timeout_ms;
-  const Tokenizer tokenizer = impl.tokenizer;  // shares the loaded handle
+  const Tokenizer tokenizer = impl.tokenizer();  // shares the loaded handle
   engine_request.detokenize = [tokenizer](const std::vector<int32_t>& ids) { return tokenizer.decode(ids, true); };
   if (callbacks.on_token) {
-    auto stream = std::make_shared<TextStream>();
-    engine_request.on_token = [stream, tokenizer, on_token = callbacks.on_token](int32_t token) {
-      stream->ids.push_back(token);
-      std::string text = tokenizer.decode(stream->ids, true);
-      std::string delta;
-      if (!ends_incomplete(text) && text.size() > stream->emitted) {
-        delta = text.substr(stream->emitted);
-        stream->emitted = text.size();
-      }
-      on_token(token, delta);
+    // Called only from the scheduler thread, so the stream needs no lock.
+    auto stream = std::make_shared<TextStream>(tokenizer);
+    engine_request.on_token = [stream, on_token = callbacks.on_token](int32_t token) {
+      on_token(token, stream->push(token));
     };
   }
   engine_request.on_complete = [tokenizer, image_ms, tokenize_ms, start,

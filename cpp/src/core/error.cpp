@@ -7,6 +7,7 @@ const char* error_kind_name(ErrorKind kind) {
     case ErrorKind::InvalidArgument: return "invalid_argument";
     case ErrorKind::BadImage: return "bad_image";
     case ErrorKind::LimitExceeded: return "limit_exceeded";
+    case ErrorKind::Overloaded: return "overloaded";
     case ErrorKind::ModelLoad: return "model_load";
     case ErrorKind::OutOfMemory: return "out_of_memory";
     case ErrorKind::Cancelled: return "cancelled";

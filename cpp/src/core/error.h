@@ -10,7 +10,8 @@ namespace loupe {
 enum class ErrorKind {
   InvalidArgument,   // bad request or parameter
   BadImage,          // undecodable or unsupported image bytes
-  LimitExceeded,     // a configured limit (bytes, pixels, tokens, queue) was hit
+  LimitExceeded,     // a configured limit (bytes, pixels, tokens, images) was hit: this request never fits
+  Overloaded,        // the engine's queue is full: the same request may succeed later
   ModelLoad,         // missing/inconsistent checkpoint files
   OutOfMemory,       // KV pool or device memory exhausted
   Cancelled,

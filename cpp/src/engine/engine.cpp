@@ -9,8 +9,7 @@
 namespace loupe {
 
 namespace engine {
-// Defined by the Qwen3-VL adapter when the model component is built (qwen3vl_runner.cpp),
-// otherwise by no_model_runner.cpp with a ModelLoad error.
+// Defined by the Qwen3-VL adapter (qwen3vl_runner.cpp).
 std::unique_ptr<ModelRunner> open_qwen3vl_runner(const std::string& model_dir, const EngineOptions& options);
 }  // namespace engine
 

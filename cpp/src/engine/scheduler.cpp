@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/error.h"
+#include "engine/visual_tokens.h"
 
 namespace loupe::engine {
 namespace {
@@ -85,7 +86,6 @@ std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
   r->request = std::move(request);
   const auto& visuals = r->request.visuals;
   const int32_t merge = info_.spatial_merge;
-  std::vector<int64_t> expected(visuals.size());
   int64_t visual_total = 0;
   for (size_t k = 0; k < visuals.size(); ++k) {
     const auto& v = visuals[k];
@@ -98,8 +98,7 @@ std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
       LOUPE_CHECK(int64_t(v.pixel_values.size()) == patches * info_.patch_dim, InvalidArgument, "attachment ", k,
                   " has ", v.pixel_values.size(), " pixel values, expected ", patches, " x ", info_.patch_dim);
     LOUPE_CHECK(!v.pixel_values.empty(), InvalidArgument, "attachment ", k, " has no pixel values");
-    expected[k] = patches / (int64_t(merge) * merge);
-    visual_total += expected[k];
+    visual_total += patches / (int64_t(merge) * merge);
     StepItem item;
     item.kind = v.kind;
     item.grid = v.grid;
@@ -111,38 +110,14 @@ std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
   LOUPE_CHECK(visual_total <= options_.max_visual_tokens, LimitExceeded, "request has ", visual_total,
               " visual tokens, max_visual_tokens is ", options_.max_visual_tokens);
 
-  // Assign placeholder runs to attachments in order; counts must match exactly (HF raises).
-  r->visual_item.assign(size_t(prompt_len), -1);
-  r->visual_row.assign(size_t(prompt_len), 0);
+  VisualTokenMap map = map_visual_tokens(r->request.token_ids, r->items, info_);
   r->keys.resize(size_t(prompt_len));
-  size_t item = 0;
-  int64_t row = 0;
-  auto per_frame = [&](size_t k) { return expected[k] / visuals[k].grid.t; };
-  for (int64_t i = 0; i < prompt_len; ++i) {
-    const int32_t id = r->request.token_ids[size_t(i)];
-    const bool image = id == info_.image_token_id, video = id == info_.video_token_id;
-    if (!image && !video) {
-      // Text may only interrupt a video between frame groups (its timestamps).
-      LOUPE_CHECK(row == 0 || (visuals[item].kind == VisualAttachment::Kind::Video && row % per_frame(item) == 0),
-                  InvalidArgument, "attachment ", item, " has ", row, " placeholder tokens, expected ", expected[item]);
-      r->keys[size_t(i)] = text_key(id);
-      continue;
-    }
-    LOUPE_CHECK(item < visuals.size(), InvalidArgument, "prompt has more visual placeholder tokens than the ",
-                visuals.size(), " attachments need");
-    const auto kind = image ? VisualAttachment::Kind::Image : VisualAttachment::Kind::Video;
-    LOUPE_CHECK(visuals[item].kind == kind, InvalidArgument, "attachment ", item, " is ",
-                image ? "a video" : "an image", " but its placeholder tokens are ", image ? "image" : "video", " pads");
-    r->visual_item[size_t(i)] = int32_t(item);
-    r->visual_row[size_t(i)] = int32_t(row);
-    r->keys[size_t(i)] = visual_key(r->items[item].hash, uint32_t(row));
-    if (++row == expected[item]) {
-      ++item;
-      row = 0;
-    }
-  }
-  LOUPE_CHECK(item == visuals.size() && row == 0, InvalidArgument, "prompt has placeholder tokens for ", item,
-              " of ", visuals.size(), " attachments", row ? " (the last one incomplete)" : "");
+  for (size_t i = 0; i < size_t(prompt_len); ++i)
+    r->keys[i] = map.visual_item[i] < 0 ? text_key(r->request.token_ids[i])
+                                        : visual_key(r->items[size_t(map.visual_item[i])].hash,
+                                                     uint32_t(map.visual_row[i]));
+  r->visual_item = std::move(map.visual_item);
+  r->visual_row = std::move(map.visual_row);
 
   r->sampler = std::make_unique<Sampler>(sampling, r->request.token_ids);
   r->result.prompt_tokens = int32_t(prompt_len);
@@ -156,7 +131,7 @@ std::shared_ptr<RequestState> Scheduler::submit(Request request) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     LOUPE_CHECK(!closing_, Cancelled, "engine is closed");
-    LOUPE_CHECK(size_t(published_.waiting) + incoming_.size() < size_t(options_.queue_limit), LimitExceeded,
+    LOUPE_CHECK(size_t(published_.waiting) + incoming_.size() < size_t(options_.queue_limit), Overloaded,
                 "request queue is full (queue_limit ", options_.queue_limit, ")");
     r->id = next_id_++;
     r->result.id = r->id;

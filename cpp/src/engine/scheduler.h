@@ -72,7 +72,6 @@ class Scheduler {
   std::unordered_map<uint64_t, std::weak_ptr<RequestState>> live_;
   uint64_t next_id_ = 1;
   bool closing_ = false;
-  size_t waiting_count_ = 0;  // incoming + waiting, for the queue limit
   EngineStats published_;
 
   // scheduler thread only

@@ -13,37 +13,6 @@
 
 namespace loupe::model {
 
-VisualTokenMap map_visual_tokens(std::span<const int32_t> ids, const std::vector<GridTHW>& image_grids,
-                                 const std::vector<GridTHW>& video_grids, const ModelConfig& config) {
-  const int64_t M = config.vision.spatial_merge_size;
-  VisualTokenMap map;
-  map.visual_item.assign(ids.size(), -1);
-  map.visual_row.assign(ids.size(), 0);
-  // Items are numbered images first, then videos; each consumes its placeholders in order.
-  std::vector<int64_t> used(image_grids.size() + video_grids.size(), 0);
-  size_t image_i = 0, video_i = 0;
-  for (size_t i = 0; i < ids.size(); ++i) {
-    const bool image = ids[i] == config.image_token_id, video = ids[i] == config.video_token_id;
-    if (!image && !video) continue;
-    auto& index = image ? image_i : video_i;
-    const auto& grids = image ? image_grids : video_grids;
-    const size_t base = image ? 0 : image_grids.size();
-    while (index < grids.size() && used[base + index] == grids[index].merged_tokens(M)) ++index;
-    LOUPE_CHECK(index < grids.size(), InvalidArgument, "prompt has more ", image ? "image" : "video",
-                " placeholder tokens than the ", grids.size(), " ", image ? "image(s)" : "video(s)", " provide");
-    map.visual_item[i] = int32_t(base + index);
-    map.visual_row[i] = int32_t(used[base + index]++);
-  }
-  for (size_t k = 0; k < used.size(); ++k) {
-    const bool image = k < image_grids.size();
-    const GridTHW& g = image ? image_grids[k] : video_grids[k - image_grids.size()];
-    LOUPE_CHECK(used[k] == g.merged_tokens(M), InvalidArgument, image ? "image " : "video ",
-                image ? k : k - image_grids.size(), " has ", g.merged_tokens(M), " features but the prompt has ",
-                used[k], " placeholder tokens for it");
-  }
-  return map;
-}
-
 Qwen3VLModel::Qwen3VLModel(Backend& backend, const std::filesystem::path& dir, const LoadOptions& options)
     : backend_(backend), config_(load_model_config(dir)) {
   try {

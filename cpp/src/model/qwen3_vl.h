@@ -33,16 +33,6 @@ struct TextVariant {
   bool deepstack = true;
 };
 
-// Per-token placement of visual features for one prompt: visual_item[i] is the index of the
-// image/video (images and videos each in prompt order, images first in `grids` numbering as
-// given) whose placeholder token i is, visual_row[i] the merged-token row inside it.
-// Every item must own exactly grid.merged_tokens(M) placeholders (hard error otherwise).
-struct VisualTokenMap {
-  std::vector<int32_t> visual_item, visual_row;
-};
-VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, const std::vector<GridTHW>& image_grids,
-                                 const std::vector<GridTHW>& video_grids, const ModelConfig& config);
-
 struct LoadOptions {
   bool upcast_to_f32 = false;  // keep bf16 weights as stored unless asked
   bool int8_text_linears = false;  // CPU: text decoder linears quantised to int8 (WeightOptions)

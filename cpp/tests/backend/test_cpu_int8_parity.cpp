@@ -17,7 +17,7 @@
 #include "../model/model_cache.h"
 #include "backend/cpu/cpu_gemm_bf16.h"
 #include "backend/int8_weights.h"
-#include "model/generate.h"
+#include "../model/greedy_generate.h"
 
 namespace loupe::model::test {
 namespace {

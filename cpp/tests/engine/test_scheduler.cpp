@@ -323,7 +323,7 @@ TEST(Scheduler, QueueLimitRefusesExcessSubmits) {
     try {
       accepted.push_back(engine->submit(make_request(c, 50)));
     } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::LimitExceeded);
+      EXPECT_EQ(e.kind(), ErrorKind::Overloaded);
       ++refused;
     }
   }

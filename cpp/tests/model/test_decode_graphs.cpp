@@ -10,7 +10,7 @@
 #include <numeric>
 
 #include "golden.h"
-#include "model/generate.h"
+#include "greedy_generate.h"
 #include "model/kv_cache.h"
 #include "model/rope_index.h"
 #include "model_cache.h"

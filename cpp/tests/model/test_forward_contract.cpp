@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "golden.h"
-#include "model/generate.h"
+#include "greedy_generate.h"
 #include "model/kv_cache.h"
 #include "model/rope_index.h"
 #include "model_cache.h"

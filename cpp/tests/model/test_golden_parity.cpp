@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "golden.h"
-#include "model/generate.h"
+#include "greedy_generate.h"
 #include "model/rope_index.h"
 #include "model/rope_tables.h"
 #include "model/vision.h"

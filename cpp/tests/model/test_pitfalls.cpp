@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "golden.h"
-#include "model/generate.h"
+#include "greedy_generate.h"
 #include "model/kv_cache.h"
 #include "model/rope_index.h"
 #include "model/weights.h"
@@ -112,7 +112,7 @@ TEST_F(Pitfall, DecodeNeedsRopeDelta) {
     KVCache cache(test_backend(), model_->config(), L + 1);
     std::vector<int32_t> slots(L + 1);
     for (int64_t i = 0; i <= L; ++i) slots[i] = int32_t(i);
-    const VisualTokenMap map = map_visual_tokens(c_.input_ids, c_.image_grids, {}, model_->config());
+    const engine::VisualTokenMap map = map_visual_tokens(c_.input_ids, c_.image_grids, {}, model_->config());
     VisualItem item{0, c_.image_grids[0], pixels_.data(), nullptr};
     ForwardBatch prefill;
     prefill.batch_size = 1;

@@ -1,5 +1,6 @@
-// loupe-run: load a Qwen3-VL checkpoint, run one greedy generation on the CPU backend and
-// print the generated ids with per-stage timings. How a person checks a checkpoint by hand.
+// loupe-run: load a Qwen3-VL checkpoint into the engine, run one greedy generation from
+// token ids and preprocessed pixels, and print the generated ids with per-stage timings.
+// How a person checks a checkpoint (or a golden case) by hand, on the shipped path.
 //
 //   loupe-run --model DIR --inputs inputs.safetensors [--max-new 16]
 //   loupe-run --model DIR --ids 1,2,3 [--image pixels.safetensors]
@@ -18,10 +19,9 @@
 #include <sstream>
 #include <string>
 
-#include "backend/backend.h"
 #include "core/error.h"
-#include "model/generate.h"
-#include "model/qwen3_vl.h"
+#include "loupe/engine.h"
+#include "model/config.h"
 #include "model/safetensors.h"
 
 namespace {
@@ -125,18 +125,19 @@ long peak_rss_mb() {
 
 int run(const Args& a) {
   auto t0 = std::chrono::steady_clock::now();
-  std::unique_ptr<Backend> backend = make_cpu_backend(a.threads);
-  LoadOptions load;
-  load.upcast_to_f32 = a.upcast;
-  Qwen3VLModel model(*backend, a.model, load);
+  EngineOptions engine_options;
+  engine_options.threads = a.threads;
+  if (a.chunk > 0) engine_options.chunk_size = a.chunk;
+  if (a.upcast) engine_options.cpu_bf16_activations = "exact";  // what the fp32-upcast model computes
+  engine_options.max_prompt_tokens = 1 << 20;                    // a hand check is bounded by the KV pool only
+  engine_options.max_visual_tokens = 1 << 20;
+  std::unique_ptr<Engine> engine = Engine::open(a.model, engine_options);
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-  const ModelConfig& c = model.config();
+  const ModelConfig c = load_model_config(a.model);
   std::printf("model      %s (text %lldx%lld, vision %lldx%lld, %s)\n", a.model.c_str(),
               (long long)c.text.num_hidden_layers, (long long)c.text.hidden_size, (long long)c.vision.depth,
               (long long)c.vision.hidden_size, c.tie_word_embeddings ? "tied" : "untied");
-  std::printf("load       %.1f ms, %.1f MB of weights, peak RSS %ld MB\n", load_ms, model.weights().bytes() / 1e6,
-              peak_rss_mb());
-  for (const std::string& name : model.unused_tensors()) std::printf("unused     %s\n", name.c_str());
+  std::printf("load       %.1f ms, peak RSS %ld MB\n", load_ms, peak_rss_mb());
 
   Inputs in;
   if (!a.inputs.empty()) in.read(a.inputs);
@@ -164,35 +165,49 @@ int run(const Args& a) {
     for (int i = 0; i < a.prompt_tokens; ++i) in.ids.push_back(100 + i);
   }
 
-  Prompt prompt;
-  prompt.input_ids = in.ids;
+  Request request;
+  request.token_ids = in.ids;
   const int64_t dim = c.vision.patch_dim();
-  int64_t off = 0;
-  for (const GridTHW& g : in.image_grids) prompt.images.push_back({in.image_pixels.data() + off * dim, g}), off += g.patches();
-  LOUPE_CHECK(size_t(off * dim) == in.image_pixels.size(), InvalidArgument, "pixel_values rows do not match image_grid_thw");
-  off = 0;
-  for (const GridTHW& g : in.video_grids) prompt.videos.push_back({in.video_pixels.data() + off * dim, g}), off += g.patches();
-  LOUPE_CHECK(size_t(off * dim) == in.video_pixels.size(), InvalidArgument, "pixel_values_videos rows do not match video_grid_thw");
+  auto attach = [&](const std::vector<GridTHW>& grids, const std::vector<float>& pixels, VisualAttachment::Kind kind,
+                    const char* what) {
+    int64_t off = 0;
+    for (const GridTHW& g : grids) {
+      LOUPE_CHECK(size_t((off + g.patches()) * dim) <= pixels.size(), InvalidArgument, what, " rows do not match its grids");
+      VisualAttachment v;
+      v.kind = kind;
+      v.grid = {int32_t(g.t), int32_t(g.h), int32_t(g.w)};
+      v.pixel_values.assign(pixels.begin() + off * dim, pixels.begin() + (off + g.patches()) * dim);
+      request.visuals.push_back(std::move(v));
+      off += g.patches();
+    }
+    LOUPE_CHECK(size_t(off * dim) == pixels.size(), InvalidArgument, what, " rows do not match its grids");
+  };
+  // Images before videos, as in the golden kit's cases.
+  attach(in.image_grids, in.image_pixels, VisualAttachment::Kind::Image, "pixel_values");
+  attach(in.video_grids, in.video_pixels, VisualAttachment::Kind::Video, "pixel_values_videos");
 
-  GenerateOptions options;
-  options.max_new_tokens = a.max_new;
-  options.prefill_chunk = a.chunk;
-  try {
-    options.stop_ids = load_generation_config(a.model).eos_token_ids;
-  } catch (const Error&) {
-    // no generation_config.json: generate max_new tokens
-  }
-  GenerateResult r = greedy_generate(model, prompt, options);
-  const size_t decoded = r.tokens.size() > 0 ? r.tokens.size() - 1 : 0;  // the first token comes from prefill
-  std::printf("prompt     %zu tokens, %zu image(s), %zu video(s), rope delta %lld\n", prompt.input_ids.size(),
-              prompt.images.size(), prompt.videos.size(), (long long)r.rope_delta);
-  std::printf("vision     %.1f ms\n", r.vision_ms);
-  std::printf("prefill    %.1f ms (%.1f tokens/s)\n", r.prefill_ms, prompt.input_ids.size() / (r.prefill_ms / 1e3));
-  std::printf("decode     %.1f ms for %zu tokens (%.2f tokens/s)\n", r.decode_ms, decoded,
-              decoded ? decoded / (r.decode_ms / 1e3) : 0.0);
+  SamplingParams sampling = engine->default_sampling();  // stop ids from generation_config.json
+  sampling.temperature = 0;
+  sampling.top_k = 0;
+  sampling.top_p = 1;
+  sampling.min_p = 0;
+  sampling.repetition_penalty = 1;
+  sampling.presence_penalty = sampling.frequency_penalty = 0;
+  sampling.max_new_tokens = a.max_new;
+  request.sampling = sampling;
+  const size_t images = in.image_grids.size(), videos = in.video_grids.size(), prompt_len = request.token_ids.size();
+  const Result r = engine->submit(std::move(request)).wait();
+  LOUPE_CHECK(r.ok(), InvalidArgument, "generation failed (", r.error_kind, "): ", r.error);
+  const size_t decoded = r.token_ids.size() > 0 ? r.token_ids.size() - 1 : 0;  // the first token comes from prefill
+  std::printf("prompt     %zu tokens, %zu image(s), %zu video(s)\n", prompt_len, images, videos);
+  std::printf("vision     %.1f ms\n", r.timings.vision_ms);
+  std::printf("prefill    %.1f ms (%.1f tokens/s)\n", r.timings.prefill_ms, prompt_len / (r.timings.prefill_ms / 1e3));
+  std::printf("decode     %.1f ms for %zu tokens (%.2f tokens/s)\n", r.timings.decode_ms, decoded,
+              decoded ? decoded / (r.timings.decode_ms / 1e3) : 0.0);
   std::printf("peak RSS   %ld MB\n", peak_rss_mb());
+  std::printf("finish     %s\n", finish_reason_name(r.finish_reason));
   std::printf("generated ");
-  for (int32_t id : r.tokens) std::printf(" %d", id);
+  for (int32_t id : r.token_ids) std::printf(" %d", id);
   std::printf("\n");
   return 0;
 }

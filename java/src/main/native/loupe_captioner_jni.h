@@ -13,26 +13,10 @@
 #include <vector>
 
 #include "loupe/captioner.h"
+#include "loupe/options.h"
 #include "loupe_jni.h"
 
 namespace loupe::jni {
-
-struct OpenOptions {
-  std::string device = "cpu";
-  int32_t threads = 0;
-  int64_t kv_cache_bytes = 0;
-  int32_t max_running = 64;
-  int32_t queue_limit = 1024;
-  int32_t max_prompt_tokens = 32768;
-  bool prefix_cache = true;
-  int64_t min_pixels = 0, max_pixels = 0;
-  int64_t max_encoded_bytes = 32 << 20;
-  int64_t max_decoded_pixels = 50'000'000;
-  int32_t max_images_per_request = 16;
-  std::string cpu_bf16_activations;  // "" | "rounded" | "exact"
-  bool int8_text_weights = false;
-  bool decode_graphs = true;
-};
 
 struct RequestParams {
   std::vector<std::string> segments;  // text around the images
@@ -70,26 +54,11 @@ using TokenFn = void (*)(jlong tag, jint token, const char* text_delta);
 
 class NativeCaptioner {
  public:
-  NativeCaptioner(const std::string& model_dir, const OpenOptions& o, CompletionFn on_complete, TokenFn on_token)
+  // `options`: "name=value" lines over the defaults (loupe/options.h names and parses them).
+  NativeCaptioner(const std::string& model_dir, const std::string& options, CompletionFn on_complete, TokenFn on_token)
       : on_complete_(on_complete), on_token_(on_token) {
     with_error_kind([&] {
-      CaptionerOptions options;
-      options.engine.device = o.device;
-      options.engine.threads = o.threads;
-      options.engine.kv_cache_bytes = static_cast<size_t>(o.kv_cache_bytes);
-      options.engine.max_running = o.max_running;
-      options.engine.queue_limit = o.queue_limit;
-      options.engine.max_prompt_tokens = o.max_prompt_tokens;
-      options.engine.prefix_cache = o.prefix_cache;
-      options.engine.cpu_bf16_activations = o.cpu_bf16_activations;
-      options.engine.int8_text_weights = o.int8_text_weights;
-      options.engine.decode_graphs = o.decode_graphs;
-      options.min_pixels = o.min_pixels;
-      options.max_pixels = o.max_pixels;
-      options.image_limits.max_encoded_bytes = static_cast<size_t>(o.max_encoded_bytes);
-      options.image_limits.max_decoded_pixels = o.max_decoded_pixels;
-      options.image_limits.max_images_per_request = o.max_images_per_request;
-      captioner_ = Captioner::open(model_dir, options);
+      captioner_ = Captioner::open(model_dir, captioner_options_from_lines(options));
       return 0;
     });
   }

@@ -1,6 +1,6 @@
 package dev.loupe;
 
-/** A configured limit (image bytes, pixels, image count, prompt tokens, queue) was hit. */
+/** A configured limit (image bytes, pixels, image count, prompt tokens) was hit: the request never fits. */
 public class LimitExceededException extends LoupeException {
   public LimitExceededException(String message) {
     super(ErrorKind.LIMIT_EXCEEDED, message);

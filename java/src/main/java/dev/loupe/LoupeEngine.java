@@ -62,24 +62,8 @@ public final class LoupeEngine implements AutoCloseable {
   }
 
   LoupeEngine(Path modelDir, Options options) {
-    try (CaptionerNative.OpenOptions native_ = new CaptionerNative.OpenOptions()) {
-      native_
-          .device(options.device())
-          .threads(options.threads())
-          .kv_cache_bytes(options.kvCacheBytes())
-          .max_running(options.maxRunning())
-          .queue_limit(options.queueLimit())
-          .max_prompt_tokens(options.maxPromptTokens())
-          .prefix_cache(options.prefixCache())
-          .min_pixels(options.minPixels())
-          .max_pixels(options.maxPixels())
-          .max_encoded_bytes(options.maxImageBytes())
-          .max_decoded_pixels(options.maxDecodedPixels())
-          .max_images_per_request(options.maxImagesPerRequest())
-          .cpu_bf16_activations(options.cpuBf16Activations())
-          .int8_text_weights(options.int8TextWeights())
-          .decode_graphs(options.decodeGraphs());
-      this.captioner = new NativeCaptioner(modelDir.toString(), native_, ON_COMPLETE, ON_TOKEN);
+    try {
+      this.captioner = new NativeCaptioner(modelDir.toString(), options.nativeLines(), ON_COMPLETE, ON_TOKEN);
     } catch (LoupeException e) {
       throw e;
     } catch (RuntimeException e) {

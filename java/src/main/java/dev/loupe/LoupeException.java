@@ -35,6 +35,7 @@ public class LoupeException extends RuntimeException {
     return switch (kind) {
       case BAD_IMAGE -> new BadImageException(message);
       case LIMIT_EXCEEDED -> new LimitExceededException(message);
+      case OVERLOADED -> new OverloadedException(message);
       case MODEL_LOAD -> new ModelLoadException(message);
       case OUT_OF_MEMORY -> new NativeOutOfMemoryException(message);
       case CANCELLED -> new CancelledException(message);

@@ -42,6 +42,51 @@ class OptionsTest {
     assertEquals(base, eager.withDecodeGraphs(true));
   }
 
+  @Test
+  void everyNativeOptionIsDescribedWithItsNativeDefault() {
+    java.util.Map<String, OptionDescription> byName = new java.util.HashMap<>();
+    for (OptionDescription d : Options.descriptions()) byName.put(d.name(), d);
+    assertEquals("64", byName.get("max_running").defaultValue());
+    assertEquals(64, Options.defaults().maxRunning());
+    assertEquals(32L << 20, Options.defaults().maxImageBytes());
+    assertEquals("int64", byName.get("vision_cache_bytes").type());
+    assertTrue(byName.containsKey("max_batch_tokens"), "options without a typed wither are reachable by name");
+    assertEquals(java.util.List.of("rounded", "exact", ""), byName.get("cpu_bf16_activations").choices());
+  }
+
+  @Test
+  void anyOptionIsSetByNameAndCheckedByType() {
+    Options o = Options.defaults().with("max_batch_tokens", 4096).with("kv_cache_fraction", "0.5").with("prefix_cache", "false");
+    assertEquals("4096", o.value("max_batch_tokens"));
+    assertEquals("0.5", o.value("kv_cache_fraction"));
+    assertFalse(o.prefixCache());
+    assertEquals(Options.defaults().withPrefixCache(false).with("max_batch_tokens", "4096").with("kv_cache_fraction", 0.5), o);
+    assertTrue(o.nativeLines().contains("max_batch_tokens=4096\n"), o.nativeLines());
+    IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class, () -> o.with("max_batch", 1));
+    assertTrue(unknown.getMessage().startsWith("unknown option 'max_batch'"), unknown.getMessage());
+    IllegalArgumentException type = assertThrows(IllegalArgumentException.class, () -> o.with("threads", "many"));
+    assertEquals("option threads takes a int32, not 'many'", type.getMessage());
+    assertThrows(IllegalArgumentException.class, () -> o.with("prefix_cache", 1));
+    assertThrows(IllegalArgumentException.class, () -> o.with("prefix_cache", "yes"));
+  }
+
+  /** An option with no wither of its own reaches the native library by name: max_side refuses a wide image. */
+  @Test
+  void optionsByNameReachTheNativeLibrary() {
+    Path model = TESTDATA.resolve("golden/models/tiny-tied");
+    ImageInput image = ImageInput.ofFile(TESTDATA.resolve("images/gen_grey_120x90.png"));
+    try (LoupeEngine engine = Loupe.open(model, Options.defaults().withThreads(1).with("max_side", 100))) {
+      java.util.concurrent.CompletionException error =
+          assertThrows(
+              java.util.concurrent.CompletionException.class,
+              () -> engine.submit(CaptionRequest.of(image, Prompt.of("Describe."), SamplingParams.greedy(2)).withPixels(4096, 40960)).join());
+      assertTrue(error.getCause() instanceof LimitExceededException, String.valueOf(error.getCause()));
+    }
+    LoupeException refused =
+        assertThrows(LoupeException.class, () -> Loupe.open(model, Options.defaults().with("kv_cache_bytes", -1L)));
+    assertTrue(refused.getMessage().contains("option kv_cache_bytes must be a non-negative integer"), refused.getMessage());
+  }
+
   /** The int8 option reaches the native loader: the bf16 checkpoint is quantised and still captions. */
   @Test
   void int8TextWeightsOpenAndCaption() {

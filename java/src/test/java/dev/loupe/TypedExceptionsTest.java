@@ -14,6 +14,7 @@ class TypedExceptionsTest {
         Map.of(
             "bad_image", BadImageException.class,
             "limit_exceeded", LimitExceededException.class,
+            "overloaded", OverloadedException.class,
             "model_load", ModelLoadException.class,
             "out_of_memory", NativeOutOfMemoryException.class,
             "cancelled", CancelledException.class,

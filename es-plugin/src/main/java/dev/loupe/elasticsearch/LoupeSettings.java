@@ -3,6 +3,7 @@ package dev.loupe.elasticsearch;
 import dev.loupe.Options;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 import org.elasticsearch.common.settings.Setting;
 import org.elasticsearch.common.settings.Setting.Property;
@@ -107,10 +108,50 @@ public final class LoupeSettings {
   public static final Setting<Boolean> CUDA_DECODE_GRAPHS =
       Setting.boolSetting("loupe.cuda.decode_graphs", true, Property.NodeScope);
 
+  /** Runtime options that have a setting of their own above (named here so loupe.engine.* refuses them). */
+  private static final Map<String, String> OWN_SETTING =
+      Map.ofEntries(
+          Map.entry("device", DEVICE_SETTING.getKey()),
+          Map.entry("threads", THREADS.getKey()),
+          Map.entry("kv_cache_bytes", KV_CACHE_SIZE.getKey()),
+          Map.entry("max_running", MAX_RUNNING.getKey()),
+          Map.entry("queue_limit", MAX_RUNNING.getKey() + " (the engine holds one batch; " + QUEUE_SIZE.getKey() + " queues)"),
+          Map.entry("max_encoded_bytes", IMAGE_MAX_BYTES.getKey()),
+          Map.entry("max_decoded_pixels", IMAGE_MAX_PIXELS.getKey()),
+          Map.entry("min_pixels", IMAGE_MAX_RESIZE_PIXELS.getKey()),
+          Map.entry("max_pixels", IMAGE_MAX_RESIZE_PIXELS.getKey()),
+          Map.entry("cpu_bf16_activations", CPU_BF16_ACTIVATIONS.getKey()),
+          Map.entry("int8_text_weights", CPU_INT8_WEIGHTS.getKey()),
+          Map.entry("decode_graphs", CUDA_DECODE_GRAPHS.getKey()));
+
+  private static final String ENGINE_PREFIX = "loupe.engine.";
+
+  /**
+   * Any other runtime option by its native name ({@link Options#descriptions()}), e.g.
+   * {@code loupe.engine.max_batch_tokens: 4096}; checked against the native catalog at startup.
+   */
+  public static final Setting.AffixSetting<String> ENGINE_OPTION =
+      Setting.prefixKeySetting(
+          ENGINE_PREFIX,
+          key -> Setting.simpleString(key, value -> engineOption(Options.defaults(), key, value), Property.NodeScope));
+
+  private static Options engineOption(Options options, String key, String value) {
+    String name = key.substring(ENGINE_PREFIX.length());
+    if (OWN_SETTING.containsKey(name)) {
+      throw new IllegalArgumentException("[" + key + "] is set through [" + OWN_SETTING.get(name) + "]");
+    }
+    try {
+      return options.with(name, value);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("[" + key + "]: " + e.getMessage(), e);
+    }
+  }
+
   public static List<Setting<?>> all() {
     return List.of(
         MODEL_PATH, DEVICE_SETTING, THREADS, KV_CACHE_SIZE, MAX_RUNNING, QUEUE_SIZE, TIMEOUT, IMAGE_MAX_BYTES,
-        IMAGE_MAX_PIXELS, IMAGE_MAX_RESIZE_PIXELS, CPU_BF16_ACTIVATIONS, CPU_INT8_WEIGHTS, CUDA_DECODE_GRAPHS);
+        IMAGE_MAX_PIXELS, IMAGE_MAX_RESIZE_PIXELS, CPU_BF16_ACTIVATIONS, CPU_INT8_WEIGHTS, CUDA_DECODE_GRAPHS,
+        ENGINE_OPTION);
   }
 
   /** The configured model directory, or null when {@code loupe.model.path} is unset. */
@@ -133,15 +174,18 @@ public final class LoupeSettings {
   public static Options engineOptions(Settings settings) {
     int maxRunning = MAX_RUNNING.get(settings);
     long resize = IMAGE_MAX_RESIZE_PIXELS.get(settings);
-    return Options.defaults()
+    Options options = Options.defaults();
+    Settings engine = settings.getByPrefix(ENGINE_PREFIX);
+    for (String name : engine.keySet()) options = engineOption(options, ENGINE_PREFIX + name, engine.get(name));
+    return options
         .withDevice(DEVICE_SETTING.get(settings))
         .withThreads(THREADS.get(settings))
         .withKvCacheBytes(KV_CACHE_SIZE.get(settings).getBytes())
         .withMaxRunning(maxRunning)
         .withQueueLimit(maxRunning + 1)
         .withPixels(0, resize)
-        .withImageLimits(
-            IMAGE_MAX_BYTES.get(settings).getBytes(), IMAGE_MAX_PIXELS.get(settings), Options.defaults().maxImagesPerRequest())
+        .with("max_encoded_bytes", IMAGE_MAX_BYTES.get(settings).getBytes())
+        .with("max_decoded_pixels", IMAGE_MAX_PIXELS.get(settings))
         .withCpuBf16Activations(CPU_BF16_ACTIVATIONS.get(settings))
         .withInt8TextWeights(CPU_INT8_WEIGHTS.get(settings))
         .withDecodeGraphs(CUDA_DECODE_GRAPHS.get(settings));

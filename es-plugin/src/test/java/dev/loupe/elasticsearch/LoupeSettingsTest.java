@@ -58,6 +58,36 @@ class LoupeSettingsTest {
   }
 
   @Test
+  void anyOtherRuntimeOptionIsANodeSettingByItsNativeName() {
+    Settings settings =
+        Settings.builder().put("loupe.engine.max_batch_tokens", 4096).put("loupe.engine.prefix_cache", false).build();
+    Options options = LoupeSettings.engineOptions(settings);
+    assertEquals("4096", options.value("max_batch_tokens"));
+    assertFalse(options.prefixCache());
+    assertEquals(
+        "4096", LoupeSettings.ENGINE_OPTION.getConcreteSetting("loupe.engine.max_batch_tokens").get(settings));
+  }
+
+  @Test
+  void runtimeOptionsAreCheckedAgainstTheNativeCatalog() {
+    IllegalArgumentException own =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LoupeSettings.engineOptions(Settings.builder().put("loupe.engine.threads", 4).build()));
+    assertEquals("[loupe.engine.threads] is set through [loupe.threads]", own.getMessage());
+    IllegalArgumentException unknown =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LoupeSettings.ENGINE_OPTION.getConcreteSetting("loupe.engine.max_batch").get(Settings.builder().put("loupe.engine.max_batch", 1).build()));
+    assertTrue(unknown.getMessage().contains("[loupe.engine.max_batch]: unknown option 'max_batch'"), unknown.getMessage());
+    IllegalArgumentException type =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> LoupeSettings.engineOptions(Settings.builder().put("loupe.engine.chunk_size", "big").build()));
+    assertEquals("[loupe.engine.chunk_size]: option chunk_size takes a int32, not 'big'", type.getMessage());
+  }
+
+  @Test
   void invalidValuesNameTheSetting() {
     IllegalArgumentException device =
         assertThrows(IllegalArgumentException.class, () -> LoupeSettings.DEVICE_SETTING.get(Settings.builder().put("loupe.device", "gpu").build()));

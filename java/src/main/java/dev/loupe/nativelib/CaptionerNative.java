@@ -4,11 +4,9 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.FunctionPointer;
 import org.bytedeco.javacpp.Loader;
 import org.bytedeco.javacpp.Pointer;
-import org.bytedeco.javacpp.annotation.ByRef;
 import org.bytedeco.javacpp.annotation.Cast;
 import org.bytedeco.javacpp.annotation.Const;
 import org.bytedeco.javacpp.annotation.MemberGetter;
-import org.bytedeco.javacpp.annotation.MemberSetter;
 import org.bytedeco.javacpp.annotation.Name;
 import org.bytedeco.javacpp.annotation.Namespace;
 import org.bytedeco.javacpp.annotation.Platform;
@@ -21,7 +19,7 @@ import org.bytedeco.javacpp.annotation.StdString;
 @Platform(
     value = "linux-x86_64",
     compiler = "cpp20",
-    include = {"loupe/captioner.h", "loupe_jni.h", "loupe_captioner_jni.h"},
+    include = {"loupe/captioner.h", "loupe/options.h", "loupe_jni.h", "loupe_captioner_jni.h"},
     link = "loupe",
     preload = "loupe_cuda")
 @Namespace("loupe::jni")
@@ -31,36 +29,6 @@ public final class CaptionerNative {
   }
 
   private CaptionerNative() {}
-
-  /** {@code jni::OpenOptions}: engine, image limits and resize budget. */
-  @Name("OpenOptions")
-  public static final class OpenOptions extends Pointer {
-    static {
-      Loader.load();
-    }
-
-    public OpenOptions() {
-      allocate();
-    }
-
-    private native void allocate();
-
-    @MemberSetter public native OpenOptions device(@StdString String value);
-    @MemberSetter public native OpenOptions threads(int value);
-    @MemberSetter public native OpenOptions kv_cache_bytes(long value);
-    @MemberSetter public native OpenOptions max_running(int value);
-    @MemberSetter public native OpenOptions queue_limit(int value);
-    @MemberSetter public native OpenOptions max_prompt_tokens(int value);
-    @MemberSetter public native OpenOptions prefix_cache(boolean value);
-    @MemberSetter public native OpenOptions min_pixels(long value);
-    @MemberSetter public native OpenOptions max_pixels(long value);
-    @MemberSetter public native OpenOptions max_encoded_bytes(long value);
-    @MemberSetter public native OpenOptions max_decoded_pixels(long value);
-    @MemberSetter public native OpenOptions max_images_per_request(int value);
-    @MemberSetter public native OpenOptions cpu_bf16_activations(@StdString String value);
-    @MemberSetter public native OpenOptions int8_text_weights(boolean value);
-    @MemberSetter public native OpenOptions decode_graphs(boolean value);
-  }
 
   /** {@code jni::NativeResult}: valid only during the completion callback. */
   @Name("NativeResult")
@@ -128,14 +96,14 @@ public final class CaptionerNative {
       Loader.load();
     }
 
-    public NativeCaptioner(
-        String modelDir, OpenOptions options, CompletionCallback onComplete, TokenCallback onToken) {
+    /** {@code options}: "name=value" lines (see {@link dev.loupe.Options}). */
+    public NativeCaptioner(String modelDir, String options, CompletionCallback onComplete, TokenCallback onToken) {
       allocate(modelDir, options, onComplete, onToken);
     }
 
     private native void allocate(
         @StdString String modelDir,
-        @Const @ByRef OpenOptions options,
+        @StdString String options,
         CompletionCallback onComplete,
         TokenCallback onToken);
 

@@ -31,10 +31,8 @@ final class Failures {
     String reason = "[" + loupe.kind().nativeName() + "] " + loupe.getMessage();
     return switch (loupe.kind()) {
       case BAD_IMAGE, INVALID_ARGUMENT -> new IllegalArgumentException("image_caption cannot use the image: " + reason, loupe);
-      case LIMIT_EXCEEDED ->
-          loupe.getMessage().contains("queue is full")
-              ? new EsRejectedExecutionException("image_caption rejected: the engine queue is full: " + reason)
-              : new IllegalArgumentException("image_caption rejected the image: " + reason, loupe);
+      case LIMIT_EXCEEDED -> new IllegalArgumentException("image_caption rejected the image: " + reason, loupe);
+      case OVERLOADED -> new EsRejectedExecutionException("image_caption rejected: the engine queue is full: " + reason);
       case TIMEOUT -> timedOut("the runtime's deadline passed: " + reason);
       case OUT_OF_MEMORY -> new EsRejectedExecutionException("image_caption rejected: native memory is exhausted: " + reason);
       default -> new IllegalStateException("image_caption failed: " + reason, loupe);

@@ -20,7 +20,7 @@ import picocli.CommandLine.ScopeType;
       ExitCodes.USAGE + ":bad usage (unknown option, missing argument)",
       ExitCodes.SOME_FAILED + ":the run finished but some images failed; each is named on stderr and the rest were written"
     },
-    subcommands = {CaptionCommand.class, BulkCommand.class, IndexCommand.class, SearchCommand.class})
+    subcommands = {CaptionCommand.class, BulkCommand.class, IndexCommand.class, SearchCommand.class, OptionsCommand.class})
 public final class LoupeCli {
   /**
    * Lucene warns on every start that the Vector API module is not readable; the CLI does no

@@ -39,6 +39,12 @@ final class ModelOptions {
   boolean noDecodeGraphs;
 
   @Option(
+      names = "--engine-option",
+      paramLabel = "NAME=VALUE",
+      description = "any other runtime option by its native name, e.g. max_batch_tokens=4096 (repeatable; `./loupe options` lists them)")
+  Map<String, String> engineOptions = new LinkedHashMap<>();
+
+  @Option(
       names = "--preset",
       split = ",",
       description = "caption, description, keywords, ocr (repeatable or comma-separated; default: the command's, named above)")
@@ -81,6 +87,9 @@ final class ModelOptions {
             .withInt8TextWeights(int8Weights)
             .withDecodeGraphs(!noDecodeGraphs);
     if (maxPixels > 0) options = options.withPixels(Math.min(65536, maxPixels), maxPixels);
+    for (Map.Entry<String, String> option : engineOptions.entrySet()) {
+      options = options.with(option.getKey(), option.getValue());
+    }
     return options;
   }
 

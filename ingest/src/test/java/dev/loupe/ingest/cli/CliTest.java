@@ -73,7 +73,7 @@ class CliTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"caption", "bulk", "index", "search"})
+  @ValueSource(strings = {"caption", "bulk", "index", "search", "options"})
   void everySubcommandPrintsHelpWithExitCodesAndExitsZero(String command) {
     for (String flag : List.of("--help", "-h")) {
       Run help = run(command, flag);
@@ -94,6 +94,17 @@ class CliTest {
     assertTrue(run("bulk", "--help").out().contains("Default presets: caption,keywords."));
     assertTrue(run("index", "--help").out().contains("Default presets: caption,keywords,ocr."));
     assertTrue(run("search", "--help").out().replaceAll("\\s+", " ").contains("most hits to print (default: 10)"));
+  }
+
+  @Test
+  void optionsListsTheNativeCatalogAndCaptionTakesAnyOfThem() {
+    Run options = run("options");
+    assertEquals(0, options.exit(), options.err());
+    assertTrue(options.out().lines().anyMatch(l -> l.matches("max_batch_tokens +int32 +8192 +new tokens per prefill step")), options.out());
+    assertTrue(options.out().contains("(rounded | exact | \"\")"), options.out());
+    Run bad = run("caption", "--model", TINY.toString(), "--engine-option", "max_batch=1", IMAGES.resolve("rocket.jpg").toString());
+    assertEquals(1, bad.exit());
+    assertTrue(bad.err().contains("unknown option 'max_batch'"), bad.err());
   }
 
   @Test

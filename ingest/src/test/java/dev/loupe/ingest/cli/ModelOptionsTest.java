@@ -60,6 +60,11 @@ class ModelOptionsTest {
     assertTrue(o.engineOptions().decodeGraphs());
     o.noDecodeGraphs = true;
     assertFalse(o.engineOptions().decodeGraphs());
+    o.engineOptions.put("max_batch_tokens", "4096");
+    assertEquals("4096", o.engineOptions().value("max_batch_tokens"));
+    o.engineOptions.put("no_such_option", "1");
+    assertThrows(IllegalArgumentException.class, o::engineOptions);
+    o.engineOptions.clear();
     o.cpuBf16Activations = "fast";
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, o::engineOptions);
     assertTrue(e.getMessage().contains("--cpu-bf16-activations must be rounded or exact, not 'fast'"), e.getMessage());

@@ -1,4 +1,4 @@
-#include "model/generate.h"
+#include "greedy_generate.h"
 
 #include <algorithm>
 #include <numeric>
@@ -15,6 +15,23 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 }  // namespace
 
+engine::VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, const std::vector<GridTHW>& image_grids,
+                                         const std::vector<GridTHW>& video_grids, const ModelConfig& config) {
+  std::vector<engine::StepItem> items;
+  for (const auto* grids : {&image_grids, &video_grids})
+    for (const GridTHW& g : *grids) {
+      engine::StepItem item;
+      item.kind = grids == &image_grids ? VisualAttachment::Kind::Image : VisualAttachment::Kind::Video;
+      item.grid = {int32_t(g.t), int32_t(g.h), int32_t(g.w)};
+      items.push_back(item);
+    }
+  engine::ModelInfo info;
+  info.image_token_id = config.image_token_id;
+  info.video_token_id = config.video_token_id;
+  info.spatial_merge = int32_t(config.vision.spatial_merge_size);
+  return engine::map_visual_tokens(input_ids, items, info);
+}
+
 int32_t argmax(std::span<const float> logits) {
   return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
@@ -27,7 +44,7 @@ GenerateResult greedy_generate(Qwen3VLModel& model, const Prompt& prompt, const 
   for (const auto& v : prompt.images) image_grids.push_back(v.grid);
   for (const auto& v : prompt.videos) video_grids.push_back(v.grid);
   const RopePositions rope = get_rope_index(prompt.input_ids, image_grids, video_grids, config);
-  const VisualTokenMap map = map_visual_tokens(prompt.input_ids, image_grids, video_grids, config);
+  const engine::VisualTokenMap map = map_visual_tokens(prompt.input_ids, image_grids, video_grids, config);
 
   std::vector<VisualItem> items;
   for (const auto* list : {&prompt.images, &prompt.videos})

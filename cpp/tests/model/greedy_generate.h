@@ -1,12 +1,14 @@
 #pragma once
-// Single-request greedy generation through the model's own KV-cache path: a contiguous
-// slot range, optional chunked prefill, decode with positions index + delta. Used by
-// loupe-run and the parity tests; the engine has its own scheduler.
+// Test harness: one request's greedy generation driven straight through the model's
+// KV-cache path (contiguous slots, optional chunked prefill, decode at index + delta), so the
+// model parity tests check the forward pass alone. Production generates through the engine's
+// scheduler, which tests/engine/test_engine_golden.cpp checks against the same goldens.
 #include <chrono>
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "engine/visual_tokens.h"
 #include "model/qwen3_vl.h"
 
 namespace loupe::model {
@@ -33,6 +35,11 @@ struct GenerateResult {
   int64_t rope_delta = 0;
   double vision_ms = 0, prefill_ms = 0, decode_ms = 0;
 };
+
+// The engine's placeholder mapping for a prompt whose images all come before its videos
+// (as in every golden case); items are numbered in that order.
+engine::VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, const std::vector<GridTHW>& image_grids,
+                                         const std::vector<GridTHW>& video_grids, const ModelConfig& config);
 
 GenerateResult greedy_generate(Qwen3VLModel& model, const Prompt& prompt, const GenerateOptions& options);
 
