@@ -60,7 +60,6 @@ const char* finish_reason_name(FinishReason reason);
 
 struct StageTimings {
   double queue_ms = 0;       // submit -> first scheduled
-  double preprocess_ms = 0;  // validation, hashing, positions
   double vision_ms = 0;      // vision tower (0 when every item came from the feature cache)
   double prefill_ms = 0;     // wall time of the prefill steps this request took part in
   double decode_ms = 0;      // wall time of the decode steps this request took part in

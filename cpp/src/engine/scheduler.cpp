@@ -67,7 +67,6 @@ void Scheduler::close() {
 // ---- submitting threads ------------------------------------------------------------
 
 std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
-  const auto start = Clock::now();
   auto r = std::make_shared<RequestState>();
   const auto& ids = request.token_ids;
   const int64_t prompt_len = int64_t(ids.size());
@@ -122,7 +121,6 @@ std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
   r->sampler = std::make_unique<Sampler>(sampling, r->request.token_ids);
   r->result.prompt_tokens = int32_t(prompt_len);
   if (r->request.timeout_ms > 0) r->deadline = Clock::now() + std::chrono::milliseconds(r->request.timeout_ms);
-  r->result.timings.preprocess_ms = ms_since(start);
   return r;
 }
 

@@ -4,7 +4,6 @@ import dev.loupe.Loupe;
 import dev.loupe.elasticsearch.captioning.CaptionService;
 import dev.loupe.elasticsearch.processor.ImageCaptionFactory;
 import dev.loupe.elasticsearch.processor.ImageCaptionProcessor;
-import dev.loupe.elasticsearch.processor.ModelInfoProcessor;
 import dev.loupe.elasticsearch.stats.LoupeStatsAction;
 import dev.loupe.elasticsearch.stats.RestLoupeStatsAction;
 import dev.loupe.elasticsearch.stats.TransportLoupeStatsAction;
@@ -37,9 +36,8 @@ import org.elasticsearch.threadpool.FixedExecutorBuilder;
 import org.elasticsearch.threadpool.ThreadPool;
 
 /**
- * Loupe's Elasticsearch plugin: the {@code image_caption} ingest processor (plus the walking
- * skeleton's {@code loupe_model_info}), the node's captioning service with its own thread
- * pool, and {@code GET _loupe/stats}.
+ * Loupe's Elasticsearch plugin: the {@code image_caption} ingest processor, the node's
+ * captioning service with its own thread pool, and {@code GET _loupe/stats}.
  *
  * <p>The model named by {@code loupe.model.path} starts loading in the background while the
  * node starts, once per node, shared by every pipeline; documents that arrive earlier wait
@@ -71,11 +69,7 @@ public class LoupePlugin extends Plugin implements IngestPlugin, ActionPlugin {
   public Map<String, Processor.Factory> getProcessors(Processor.Parameters parameters) {
     CaptionService captions = service(parameters.env, parameters.client.threadPool());
     long maxResize = LoupeSettings.IMAGE_MAX_RESIZE_PIXELS.get(parameters.env.settings());
-    return Map.of(
-        ModelInfoProcessor.TYPE,
-        new ModelInfoProcessor.Factory(LoupeSettings.modelDirectory(parameters.env), nativeRuntime::ensureLoaded),
-        ImageCaptionProcessor.TYPE,
-        new ImageCaptionFactory(captions, parameters.threadContext, maxResize));
+    return Map.of(ImageCaptionProcessor.TYPE, new ImageCaptionFactory(captions, parameters.threadContext, maxResize));
   }
 
   @Override
