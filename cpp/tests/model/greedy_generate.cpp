@@ -32,6 +32,19 @@ engine::VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, con
   return engine::map_visual_tokens(input_ids, items, info);
 }
 
+ForwardBatch single_decode_batch(int64_t len, const int32_t* slots, KVCache& cache) {
+  ForwardBatch batch;
+  batch.mode = ForwardMode::Decode;
+  batch.batch_size = 1;
+  batch.seq_lens = {int32_t(len + 1)};
+  batch.extend_prefix_lens = {int32_t(len)};
+  batch.extend_seq_lens = {1};
+  batch.kv_slots = {slots};
+  batch.out_cache_loc = {slots[len]};
+  batch.kv_cache = &cache;
+  return batch;
+}
+
 int32_t argmax(std::span<const float> logits) {
   return int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
@@ -96,15 +109,7 @@ GenerateResult greedy_generate(Qwen3VLModel& model, const Prompt& prompt, const 
     result.tokens.push_back(next);
     if (std::find(options.stop_ids.begin(), options.stop_ids.end(), next) != options.stop_ids.end()) break;
     if (step + 1 == options.max_new_tokens) break;
-    ForwardBatch batch;
-    batch.mode = ForwardMode::Decode;
-    batch.batch_size = 1;
-    batch.seq_lens = {int32_t(len + 1)};
-    batch.extend_prefix_lens = {int32_t(len)};
-    batch.extend_seq_lens = {1};
-    batch.kv_slots = {slots.data()};
-    batch.out_cache_loc = {slots[len]};
-    batch.kv_cache = &cache;
+    ForwardBatch batch = single_decode_batch(len, slots.data(), cache);
     const RopePositions pos = decode_positions(len, 1, rope.delta);
     const int32_t id = next;
     logits = model.forward(std::span(&id, 1), pos.positions, batch);

@@ -41,6 +41,9 @@ struct GenerateResult {
 engine::VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, const std::vector<GridTHW>& image_grids,
                                          const std::vector<GridTHW>& video_grids, const ModelConfig& config);
 
+// One sequence's decode step: the token at position `len` written to slots[len].
+ForwardBatch single_decode_batch(int64_t len, const int32_t* slots, KVCache& cache);
+
 GenerateResult greedy_generate(Qwen3VLModel& model, const Prompt& prompt, const GenerateOptions& options);
 
 int32_t argmax(std::span<const float> logits);

@@ -127,15 +127,7 @@ TEST_F(Pitfall, DecodeNeedsRopeDelta) {
     prefill.kv_cache = &cache;
     model_->forward(c_.input_ids, rope.positions, prefill);
 
-    ForwardBatch decode;
-    decode.mode = ForwardMode::Decode;
-    decode.batch_size = 1;
-    decode.seq_lens = {int32_t(L + 1)};
-    decode.extend_prefix_lens = {int32_t(L)};
-    decode.extend_seq_lens = {1};
-    decode.kv_slots = {slots.data()};
-    decode.out_cache_loc = {int32_t(L)};
-    decode.kv_cache = &cache;
+    ForwardBatch decode = single_decode_batch(L, slots.data(), cache);
     const auto pos = decode_positions(L, 1, use_delta ? rope.delta : 0);
     std::vector<float> logits = model_->forward(std::span(&generated[0], 1), pos.positions, decode);
     std::vector<float> ours, ref;
