@@ -1,8 +1,6 @@
 package dev.loupe.ingest.cli;
 
-import dev.loupe.LoupeEngine;
 import dev.loupe.ingest.BulkWriter;
-import dev.loupe.ingest.CaptionPipeline;
 import dev.loupe.ingest.ImageFiles;
 import dev.loupe.ingest.RunStats;
 import java.io.BufferedWriter;
@@ -47,23 +45,15 @@ final class BulkCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ImageFiles.Listing listing = ImageFiles.expand(inputs);
+    ImageFiles.Listing listing = ImageFiles.expand(inputs);  // a bad argument fails before any output exists
     PrintWriter err = spec.commandLine().getErr();
-    RunStats stats = new RunStats(err, listing);
+    RunStats stats;
     try (Writer out =
-            output == null
-                ? new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8))
-                : Files.newBufferedWriter(output, StandardCharsets.UTF_8);
-        LoupeEngine engine = model.open()) {
+        output == null
+            ? new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8))
+            : Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
       BulkWriter bulk = new BulkWriter(out, index);
-      new CaptionPipeline(engine, model.prompts(PRESETS), model.sampling(), model.timeout(), model.window)
-          .run(
-              listing.images(),
-              result -> {
-                if (!result.ok()) err.println("\n" + result.path() + ": " + result.error());
-                bulk.write(result);
-                stats.record(result);
-              });
+      stats = model.captionAll(listing, PRESETS, err, bulk::write);
       out.flush();
     }
     err.println();

@@ -1,7 +1,5 @@
 package dev.loupe.ingest.cli;
 
-import dev.loupe.LoupeEngine;
-import dev.loupe.ingest.CaptionPipeline;
 import dev.loupe.ingest.Documents;
 import dev.loupe.ingest.ImageFiles;
 import dev.loupe.ingest.RunStats;
@@ -34,21 +32,17 @@ final class CaptionCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ImageFiles.Listing listing = ImageFiles.expand(inputs);
     PrintWriter err = spec.commandLine().getErr();
     PrintWriter out = spec.commandLine().getOut();
-    RunStats stats = new RunStats(err, listing);
-    try (LoupeEngine engine = model.open()) {
-      new CaptionPipeline(engine, model.prompts(PRESETS), model.sampling(), model.timeout(), model.window)
-          .run(
-              listing.images(),
-              result -> {
-                if (!result.ok()) err.println("\n" + result.path() + ": " + result.error());
-                out.println(Documents.line(Documents.json(result)));
-                out.flush();
-                stats.record(result);
-              });
-    }
+    RunStats stats =
+        model.captionAll(
+            ImageFiles.expand(inputs),
+            PRESETS,
+            err,
+            result -> {
+              out.println(Documents.line(Documents.json(result)));
+              out.flush();
+            });
     err.println();
     err.println(stats.summary());
     return ExitCodes.of(stats.failed());

@@ -1,12 +1,8 @@
 package dev.loupe.ingest.cli;
 
-import dev.loupe.LoupeEngine;
-import dev.loupe.ingest.CaptionPipeline;
 import dev.loupe.ingest.ImageFiles;
 import dev.loupe.ingest.LuceneCaptionIndex;
 import dev.loupe.ingest.RunStats;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -39,23 +35,11 @@ final class IndexCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    ImageFiles.Listing listing = ImageFiles.expand(inputs);
+    ImageFiles.Listing listing = ImageFiles.expand(inputs);  // a bad argument fails before the index exists
     PrintWriter err = spec.commandLine().getErr();
-    RunStats stats = new RunStats(err, listing);
-    try (LuceneCaptionIndex.Writer writer = new LuceneCaptionIndex.Writer(lucene);
-        LoupeEngine engine = model.open()) {
-      new CaptionPipeline(engine, model.prompts(PRESETS), model.sampling(), model.timeout(), model.window)
-          .run(
-              listing.images(),
-              result -> {
-                if (!result.ok()) err.println("\n" + result.path() + ": " + result.error());
-                try {
-                  writer.add(result);
-                } catch (IOException e) {
-                  throw new UncheckedIOException(e);
-                }
-                stats.record(result);
-              });
+    RunStats stats;
+    try (LuceneCaptionIndex.Writer writer = new LuceneCaptionIndex.Writer(lucene)) {
+      stats = model.captionAll(listing, PRESETS, err, writer::add);
     }
     err.println();
     err.println(stats.summary() + "; index has " + LuceneCaptionIndex.count(lucene) + " documents");

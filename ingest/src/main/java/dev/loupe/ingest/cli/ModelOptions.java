@@ -6,7 +6,14 @@ import dev.loupe.Options;
 import dev.loupe.Prompt;
 import dev.loupe.PromptPreset;
 import dev.loupe.SamplingParams;
+import dev.loupe.ingest.CaptionPipeline;
 import dev.loupe.ingest.Documents;
+import dev.loupe.ingest.ImageCaptions;
+import dev.loupe.ingest.ImageFiles;
+import dev.loupe.ingest.RunStats;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -73,6 +80,36 @@ final class ModelOptions {
 
   LoupeEngine open() {
     return Loupe.open(model, engineOptions());
+  }
+
+  /** Where a captioning command puts each image's results. */
+  interface ResultSink {
+    void write(ImageCaptions result) throws IOException;
+  }
+
+  /**
+   * What caption, bulk and index share: caption the listed images through one engine with the
+   * command's presets (unless others were asked for), name each failure on {@code err}, hand
+   * every result to {@code sink} in input order, and count the run for its summary.
+   */
+  RunStats captionAll(ImageFiles.Listing listing, String defaultPresets, PrintWriter err, ResultSink sink)
+      throws InterruptedException {
+    RunStats stats = new RunStats(err, listing);
+    try (LoupeEngine engine = open()) {
+      new CaptionPipeline(engine, prompts(defaultPresets), sampling(), timeout(), window)
+          .run(
+              listing.images(),
+              result -> {
+                if (!result.ok()) err.println("\n" + result.path() + ": " + result.error());
+                try {
+                  sink.write(result);
+                } catch (IOException e) {
+                  throw new UncheckedIOException(e);
+                }
+                stats.record(result);
+              });
+    }
+    return stats;
   }
 
   Options engineOptions() {
