@@ -38,7 +38,7 @@ struct CaptionRequest {
 };
 
 struct CaptionTimings {
-  double image_ms = 0;     // decode + preprocess of every image, on the submitting thread
+  double image_ms = 0;     // decode + preprocess of every image, on an engine preparation thread
   double tokenize_ms = 0;  // chat template + placeholder expansion + tokenization
   StageTimings engine;     // queue / vision / prefill / decode inside the engine
   double total_ms = 0;     // submit() entry -> completion
@@ -73,9 +73,11 @@ class Captioner {
   Captioner(const Captioner&) = delete;
   Captioner& operator=(const Captioner&) = delete;
 
-  // Thread-safe. Decodes and preprocesses the images on the calling thread; bad images,
-  // exceeded limits and a full queue throw Error before anything is queued. Exactly one
-  // on_complete call follows a successful submit (also on cancel, timeout and close).
+  // Thread-safe. Queues the request holding its encoded images; the engine decodes,
+  // preprocesses and tokenizes it when a batch slot is near, so a bad image or an exceeded
+  // limit arrives in on_complete (error_kind), while a full queue, too many images or a
+  // malformed request throw Error here. Exactly one on_complete call follows a successful
+  // submit (also on cancel, timeout and close).
   uint64_t submit(CaptionRequest request, CaptionCallbacks callbacks = {});
   // Blocking convenience over submit().
   CaptionResult caption(CaptionRequest request);

@@ -81,6 +81,12 @@ struct Result {
 struct Request {
   std::vector<int32_t> token_ids;  // full prompt, placeholders already expanded
   std::vector<VisualAttachment> visuals;
+  // Optional: fills token_ids and visuals when the engine starts the request, on one of its
+  // preparation threads, so a queued request holds only what this captures (encoded
+  // images, say) and a burst costs no decoding until a batch slot is near. With it, submit
+  // checks only the queue; whatever this or the request checks throw (bad image, limits)
+  // completes the request with that error kind instead.
+  std::function<void(Request&)> prepare;
   std::optional<SamplingParams> sampling;  // nullopt: generation_config.json defaults
   int64_t timeout_ms = 0;                  // 0: no deadline
   // Detokenizer for stop strings (text of the given output tokens).
@@ -114,6 +120,7 @@ struct EngineOptions {
   int32_t max_batch_tokens = 8192;        // new tokens per prefill step
   int32_t chunk_size = 2048;              // longest prefill chunk of one request
   int32_t queue_limit = 1024;             // waiting requests before submit refuses
+  int32_t prepare_threads = 2;            // threads running Request::prepare (image decoding)
   size_t vision_cache_bytes = 256u << 20; // vision-feature LRU budget (0 = off)
   bool prefix_cache = true;               // radix prefix cache on/off
   int32_t max_prompt_tokens = 32768;

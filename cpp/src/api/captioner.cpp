@@ -132,16 +132,32 @@ uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
   Impl& impl = *impl_;
   LOUPE_CHECK(!impl.closed.load(), Cancelled, "captioner is closed");
   const auto start = Clock::now();
-  std::vector<GridTHW> grids;
-  Request engine_request;
-  engine_request.visuals = impl.prepare_images(request, grids);
-  const double image_ms = ms_since(start);
-  const auto tokenize_start = Clock::now();
-  engine_request.token_ids = impl.tokenize(request, grids);
-  const double tokenize_ms = ms_since(tokenize_start);
+  // What costs nothing is checked now; decoding, preprocessing and tokenizing wait until
+  // the engine is about to run the request (Request::prepare), so a queued request holds
+  // only its encoded images.
+  check_image_count(request.images.size(), impl.options.image_limits);
+  if (!request.text_segments.empty())
+    LOUPE_CHECK(request.text_segments.size() == request.images.size() + 1, InvalidArgument,
+                "text_segments needs one more entry (", request.images.size() + 1, ") than images, got ",
+                request.text_segments.size());
+  impl.vision_options(request);  // the resize budget is valid
 
+  struct Stages {
+    double image_ms = 0, tokenize_ms = 0;
+  };
+  auto stages = std::make_shared<Stages>();  // written by prepare, read by on_complete after it
+  Request engine_request;
   engine_request.sampling = request.sampling;
   engine_request.timeout_ms = request.timeout_ms;
+  engine_request.prepare = [&impl, stages, caption_request = std::move(request)](Request& r) {
+    const auto image_start = Clock::now();
+    std::vector<GridTHW> grids;
+    r.visuals = impl.prepare_images(caption_request, grids);
+    stages->image_ms = ms_since(image_start);
+    const auto tokenize_start = Clock::now();
+    r.token_ids = impl.tokenize(caption_request, grids);
+    stages->tokenize_ms = ms_since(tokenize_start);
+  };
   const Tokenizer tokenizer = impl.tokenizer();  // shares the loaded handle
   engine_request.detokenize = [tokenizer](const std::vector<int32_t>& ids) { return tokenizer.decode(ids, true); };
   if (callbacks.on_token) {
@@ -151,7 +167,7 @@ uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
       on_token(token, stream->push(token));
     };
   }
-  engine_request.on_complete = [tokenizer, image_ms, tokenize_ms, start,
+  engine_request.on_complete = [tokenizer, stages, start,
                                 on_complete = std::move(callbacks.on_complete)](const Result& result) {
     CaptionResult caption;
     caption.id = result.id;
@@ -161,8 +177,8 @@ uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
     caption.error = result.error;
     caption.prompt_tokens = result.prompt_tokens;
     caption.cached_tokens = result.cached_tokens;
-    caption.timings.image_ms = image_ms;
-    caption.timings.tokenize_ms = tokenize_ms;
+    caption.timings.image_ms = stages->image_ms;
+    caption.timings.tokenize_ms = stages->tokenize_ms;
     caption.timings.engine = result.timings;
     try {
       caption.text = tokenizer.decode(result.token_ids, true);

@@ -102,6 +102,8 @@ const std::vector<Entry>& entries() {
       option("chunk_size", &C::engine, &EngineOptions::chunk_size, "longest prefill chunk of one request"),
       option("queue_limit", &C::engine, &EngineOptions::queue_limit,
              "requests waiting for a batch slot before submit refuses (overloaded)"),
+      option("prepare_threads", &C::engine, &EngineOptions::prepare_threads,
+             "threads that decode and preprocess the images of requests about to run"),
       option("vision_cache_bytes", &C::engine, &EngineOptions::vision_cache_bytes,
              "vision-feature cache budget in bytes, 0 = off"),
       option("prefix_cache", &C::engine, &EngineOptions::prefix_cache, "share the KV of common prompt prefixes"),

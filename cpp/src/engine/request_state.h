@@ -8,6 +8,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/model_runner.h"
@@ -29,6 +31,9 @@ struct RequestState {
   Clock::time_point submitted;
   std::optional<Clock::time_point> deadline;
   std::atomic<bool> cancel_requested{false};
+  // Set by a preparation thread when Request::prepare or validation threw; the scheduler
+  // completes the request with it.
+  std::optional<std::pair<std::string, std::string>> prepare_error;  // kind name, message
 
   // ---- scheduler thread only ----
   std::unique_ptr<Sampler> sampler;

@@ -38,6 +38,7 @@ Scheduler::Scheduler(std::unique_ptr<ModelRunner> runner, const EngineOptions& o
   LOUPE_CHECK(options.max_batch_tokens >= 1, InvalidArgument, "max_batch_tokens must be >= 1");
   LOUPE_CHECK(options.chunk_size >= 1, InvalidArgument, "chunk_size must be >= 1");
   LOUPE_CHECK(options.queue_limit >= 1, InvalidArgument, "queue_limit must be >= 1");
+  LOUPE_CHECK(options.prepare_threads >= 1, InvalidArgument, "prepare_threads must be >= 1");
   LOUPE_CHECK(options.max_prompt_tokens >= 1, InvalidArgument, "max_prompt_tokens must be >= 1");
   size_t budget = options.kv_cache_bytes;
   if (budget == 0) {
@@ -50,6 +51,7 @@ Scheduler::Scheduler(std::unique_ptr<ModelRunner> runner, const EngineOptions& o
   allocator_ = std::make_unique<KvSlotAllocator>(capacity);
   radix_ = std::make_unique<RadixCache>(*allocator_);
   publish_stats();
+  for (int i = 0; i < options.prepare_threads; ++i) preparers_.emplace_back(&Scheduler::prepare_loop, this);
   thread_ = std::thread(&Scheduler::loop, this);
 }
 
@@ -61,20 +63,20 @@ void Scheduler::close() {
     closing_ = true;
   }
   wake_.notify_all();
+  prepare_wake_.notify_all();
   if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
 }
 
-// ---- submitting threads ------------------------------------------------------------
+// ---- submitting and preparation threads ------------------------------------------------
 
-std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
-  auto r = std::make_shared<RequestState>();
-  const auto& ids = request.token_ids;
+void Scheduler::validate(RequestState& r) const {
+  const auto& ids = r.request.token_ids;
   const int64_t prompt_len = int64_t(ids.size());
   LOUPE_CHECK(prompt_len > 0, InvalidArgument, "request has no tokens");
   LOUPE_CHECK(prompt_len <= options_.max_prompt_tokens, LimitExceeded, "prompt of ", prompt_len,
               " tokens exceeds max_prompt_tokens ", options_.max_prompt_tokens);
-  SamplingParams sampling = request.sampling ? *request.sampling : info_.generation_defaults;
-  validate_sampling(sampling, bool(request.detokenize));
+  SamplingParams sampling = r.request.sampling ? *r.request.sampling : info_.generation_defaults;
+  validate_sampling(sampling, bool(r.request.detokenize));
   LOUPE_CHECK(prompt_len + sampling.max_new_tokens <= allocator_->usable(), LimitExceeded,
               "prompt (", prompt_len, ") + max_new_tokens (", sampling.max_new_tokens,
               ") exceeds the KV pool of ", allocator_->usable(), " tokens");
@@ -82,8 +84,7 @@ std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
     LOUPE_CHECK(id >= 0 && id < info_.vocab_size, InvalidArgument, "token id ", id,
                 " outside the vocabulary [0, ", info_.vocab_size, ")");
 
-  r->request = std::move(request);
-  const auto& visuals = r->request.visuals;
+  const auto& visuals = r.request.visuals;
   const int32_t merge = info_.spatial_merge;
   int64_t visual_total = 0;
   for (size_t k = 0; k < visuals.size(); ++k) {
@@ -104,41 +105,84 @@ std::shared_ptr<RequestState> Scheduler::prepare(Request request) {
     item.pixel_values = v.pixel_values.data();
     item.hash = hash_visual_item(int(v.kind), v.grid.t, v.grid.h, v.grid.w, v.preprocess_key,
                                  v.pixel_values.data(), v.pixel_values.size());
-    r->items.push_back(std::move(item));
+    r.items.push_back(std::move(item));
   }
   LOUPE_CHECK(visual_total <= options_.max_visual_tokens, LimitExceeded, "request has ", visual_total,
               " visual tokens, max_visual_tokens is ", options_.max_visual_tokens);
 
-  VisualTokenMap map = map_visual_tokens(r->request.token_ids, r->items, info_);
-  r->keys.resize(size_t(prompt_len));
+  VisualTokenMap map = map_visual_tokens(ids, r.items, info_);
+  r.keys.resize(size_t(prompt_len));
   for (size_t i = 0; i < size_t(prompt_len); ++i)
-    r->keys[i] = map.visual_item[i] < 0 ? text_key(r->request.token_ids[i])
-                                        : visual_key(r->items[size_t(map.visual_item[i])].hash,
-                                                     uint32_t(map.visual_row[i]));
-  r->visual_item = std::move(map.visual_item);
-  r->visual_row = std::move(map.visual_row);
+    r.keys[i] = map.visual_item[i] < 0 ? text_key(ids[i])
+                                       : visual_key(r.items[size_t(map.visual_item[i])].hash,
+                                                    uint32_t(map.visual_row[i]));
+  r.visual_item = std::move(map.visual_item);
+  r.visual_row = std::move(map.visual_row);
 
-  r->sampler = std::make_unique<Sampler>(sampling, r->request.token_ids);
-  r->result.prompt_tokens = int32_t(prompt_len);
-  if (r->request.timeout_ms > 0) r->deadline = Clock::now() + std::chrono::milliseconds(r->request.timeout_ms);
-  return r;
+  r.sampler = std::make_unique<Sampler>(sampling, ids);
+  r.result.prompt_tokens = int32_t(prompt_len);
 }
 
 std::shared_ptr<RequestState> Scheduler::submit(Request request) {
-  auto r = prepare(std::move(request));
+  auto r = std::make_shared<RequestState>();
+  r->request = std::move(request);
+  const bool deferred = bool(r->request.prepare);
+  if (!deferred) validate(*r);  // nothing left to prepare: refuse a bad request at once
   {
     std::lock_guard<std::mutex> lock(mutex_);
     LOUPE_CHECK(!closing_, Cancelled, "engine is closed");
-    LOUPE_CHECK(size_t(published_.waiting) + incoming_.size() < size_t(options_.queue_limit), Overloaded,
-                "request queue is full (queue_limit ", options_.queue_limit, ")");
+    LOUPE_CHECK(queued_locked() < options_.queue_limit, Overloaded, "request queue is full (queue_limit ",
+                options_.queue_limit, ")");
     r->id = next_id_++;
     r->result.id = r->id;
     r->submitted = Clock::now();
+    if (r->request.timeout_ms > 0) r->deadline = r->submitted + std::chrono::milliseconds(r->request.timeout_ms);
     live_[r->id] = r;
-    incoming_.push_back(r);
+    (deferred ? unprepared_ : incoming_).push_back(r);
   }
-  wake_.notify_one();
+  if (deferred) prepare_wake_.notify_one();
+  wake_.notify_one();  // a deferred request's deadline counts from now
   return r;
+}
+
+int64_t Scheduler::queued_locked() const {
+  return waiting_published_ + int64_t(incoming_.size() + unprepared_.size()) + preparing_;
+}
+
+bool Scheduler::may_prepare() const {
+  // Requests holding prepared inputs (or preparing them) stay within one batch's worth, so
+  // a burst of queued images costs their encoded bytes only.
+  return !unprepared_.empty() && live_.size() - unprepared_.size() < size_t(options_.max_running);
+}
+
+void Scheduler::prepare_loop() {
+  for (;;) {
+    std::shared_ptr<RequestState> r;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      prepare_wake_.wait(lock, [&] { return closing_ || may_prepare(); });
+      if (closing_) return;
+      r = std::move(unprepared_.front());
+      unprepared_.pop_front();
+      ++preparing_;
+    }
+    // A request cancelled or past its deadline is not prepared; the scheduler ends it.
+    if (!r->cancel_requested && !(r->deadline && Clock::now() >= *r->deadline)) {
+      try {
+        auto prepare = std::move(r->request.prepare);
+        prepare(r->request);
+        validate(*r);
+      } catch (...) {
+        r->prepare_error = describe_current_exception();
+      }
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --preparing_;
+      incoming_.push_back(std::move(r));
+    }
+    wake_.notify_one();
+  }
 }
 
 bool Scheduler::cancel(uint64_t id) {
@@ -151,22 +195,45 @@ bool Scheduler::cancel(uint64_t id) {
   }
   if (!r) return false;
   r->cancel_requested = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    cancel_requested_ = true;
+  }
   wake_.notify_one();
   return true;
 }
 
 EngineStats Scheduler::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return published_;
+  EngineStats s = published_;
+  s.waiting = queued_locked();  // submissions since the last step count at once
+  return s;
 }
 
 // ---- scheduler thread ---------------------------------------------------------------
 
+void Scheduler::wait_for_work() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    if (closing_ || cancel_requested_ || !incoming_.empty() || !waiting_.empty() || !running_.empty()) break;
+    // Only unprepared requests (or none) left: wake for the first deadline among them.
+    std::optional<Clock::time_point> next;
+    for (const auto& r : unprepared_)
+      if (r->deadline && (!next || *r->deadline < *next)) next = r->deadline;
+    if (!next) {
+      wake_.wait(lock);
+    } else if (wake_.wait_until(lock, *next) == std::cv_status::timeout) {
+      break;
+    }
+  }
+  cancel_requested_ = false;
+}
+
 void Scheduler::loop() {
   for (;;) {
+    wait_for_work();
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      wake_.wait(lock, [&] { return closing_ || !incoming_.empty() || !waiting_.empty() || !running_.empty(); });
+      std::lock_guard<std::mutex> lock(mutex_);
       if (closing_) break;
     }
     try {
@@ -180,17 +247,32 @@ void Scheduler::loop() {
     }
     publish_stats();
   }
+  for (auto& preparer : preparers_) preparer.join();  // each hands back what it was preparing
   intake();
-  while (!running_.empty()) finish(*running_.back(), FinishReason::Cancelled, error_kind_name(ErrorKind::Cancelled), "engine closed");
-  while (!waiting_.empty()) finish(*waiting_.back(), FinishReason::Cancelled, error_kind_name(ErrorKind::Cancelled), "engine closed");
+  std::deque<std::shared_ptr<RequestState>> unprepared;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    unprepared.swap(unprepared_);
+  }
+  const std::string cancelled = error_kind_name(ErrorKind::Cancelled);
+  for (auto& r : unprepared) finish(*r, FinishReason::Cancelled, cancelled, "engine closed");
+  while (!running_.empty()) finish(*running_.back(), FinishReason::Cancelled, cancelled, "engine closed");
+  while (!waiting_.empty()) finish(*waiting_.back(), FinishReason::Cancelled, cancelled, "engine closed");
   publish_stats();
 }
 
 void Scheduler::intake() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  while (!incoming_.empty()) {
-    waiting_.push_back(std::move(incoming_.front()));
-    incoming_.pop_front();
+  std::deque<std::shared_ptr<RequestState>> arrived;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    arrived.swap(incoming_);
+  }
+  for (auto& r : arrived) {
+    if (r->prepare_error) {
+      finish(*r, FinishReason::Error, r->prepare_error->first, r->prepare_error->second);
+    } else {
+      waiting_.push_back(std::move(r));
+    }
   }
 }
 
@@ -213,6 +295,22 @@ void Scheduler::drop_expired() {
     if (expired(*running_[i], reason, kind, message)) finish(*running_[i], reason, kind, message);
   for (size_t i = waiting_.size(); i-- > 0;)
     if (expired(*waiting_[i], reason, kind, message)) finish(*waiting_[i], reason, kind, message);
+  std::vector<std::shared_ptr<RequestState>> unprepared_expired;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto it = unprepared_.begin(); it != unprepared_.end();) {
+      if (expired(**it, reason, kind, message)) {
+        unprepared_expired.push_back(std::move(*it));
+        it = unprepared_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& r : unprepared_expired) {
+    expired(*r, reason, kind, message);
+    finish(*r, reason, kind, message);
+  }
 }
 
 void Scheduler::step() {
@@ -514,10 +612,6 @@ void Scheduler::finish(RequestState& r, FinishReason reason, const std::string& 
   r.result.error_kind = error_kind;
   r.result.error = error;
   (r.result.ok() ? counters_.completed : counters_.failed) += 1;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    live_.erase(r.id);
-  }
   // Whoever observes this completion may read stats() next; they must already count it.
   publish_stats();
   if (r.request.on_complete) {
@@ -527,6 +621,11 @@ void Scheduler::finish(RequestState& r, FinishReason reason, const std::string& 
       // The result stands; a throwing callback must not take the scheduler down.
     }
   }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    live_.erase(r.id);
+  }
+  prepare_wake_.notify_one();  // one request fewer holds prepared inputs
   {
     std::lock_guard<std::mutex> lock(r.mutex);
     r.done = true;
@@ -546,7 +645,8 @@ void Scheduler::publish_stats() {
   s.vision_cache_hits = features_.hits();
   s.vision_cache_misses = features_.misses();
   std::lock_guard<std::mutex> lock(mutex_);
-  s.waiting = int64_t(waiting_.size());
+  waiting_published_ = int64_t(waiting_.size());
+  s.waiting = queued_locked();
   published_ = s;
 }
 

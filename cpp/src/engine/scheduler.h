@@ -3,7 +3,9 @@
 // vision-feature cache; turns queued requests into prefill steps (chunked, to a token
 // budget, prefix hits reused) and decode steps (every running request, one token each),
 // with admission against free KV slots, eviction before refusal, and retraction of
-// running requests when decode runs out of memory.
+// running requests when decode runs out of memory. It is the one owner of queueing and
+// deadlines: a request with a Request::prepare step waits light (unprepared) until fewer
+// than max_running requests hold prepared inputs, then a preparation thread runs it.
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -38,7 +40,11 @@ class Scheduler {
     int32_t begin, end;  // token range computed this step
   };
 
-  std::shared_ptr<RequestState> prepare(Request request);  // validation + hashing
+  void validate(RequestState& r) const;  // checks, hashing, placeholder mapping; any thread
+  void prepare_loop();                    // a preparation thread
+  bool may_prepare() const;               // mutex_ held
+  int64_t queued_locked() const;          // submitted, not running; mutex_ held
+  void wait_for_work();
   void loop();
   void step();
   void intake();
@@ -68,8 +74,13 @@ class Scheduler {
   // shared with submitting threads
   mutable std::mutex mutex_;
   std::condition_variable wake_;
-  std::deque<std::shared_ptr<RequestState>> incoming_;
+  std::condition_variable prepare_wake_;
+  std::deque<std::shared_ptr<RequestState>> unprepared_;  // submitted with a prepare step, FIFO
+  int32_t preparing_ = 0;
+  std::deque<std::shared_ptr<RequestState>> incoming_;    // submitted or prepared, for the scheduler
   std::unordered_map<uint64_t, std::weak_ptr<RequestState>> live_;
+  bool cancel_requested_ = false;      // a cancel() the scheduler has not looked at yet
+  int64_t waiting_published_ = 0;      // waiting_.size() at the last publish
   uint64_t next_id_ = 1;
   bool closing_ = false;
   EngineStats published_;
@@ -80,6 +91,7 @@ class Scheduler {
   EngineStats counters_;
   std::vector<float> logits_;
   int prefills_in_a_row_ = 0;
+  std::vector<std::thread> preparers_;
   std::thread thread_;
 };
 
