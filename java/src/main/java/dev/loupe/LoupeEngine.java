@@ -84,8 +84,9 @@ public final class LoupeEngine implements AutoCloseable {
   }
 
   /**
-   * Submits one request. Images are decoded on the calling thread; the returned future
-   * completes on a Loupe completion thread.
+   * Submits one request. The engine queues it with its encoded images and decodes them when
+   * a batch slot is near; a full queue, a bad image or an exceeded limit completes the returned
+   * future exceptionally, on a Loupe completion thread like every result.
    */
   public CaptionFuture submit(CaptionRequest request) {
     long tag = TAGS.incrementAndGet();

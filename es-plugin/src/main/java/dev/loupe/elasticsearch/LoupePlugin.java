@@ -58,9 +58,10 @@ public class LoupePlugin extends Plugin implements IngestPlugin, ActionPlugin {
 
   @Override
   public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
-    // Few threads: they only decode and hand over; the engine's own threads do the inference.
+    // Few threads: they only turn fields into bytes (base64) and hand documents to the engine,
+    // which queues, decodes and runs them; room for every document the engine may hold.
     int threads = Math.max(1, Math.min(4, EsExecutors.allocatedProcessors(settings) / 2));
-    int queue = LoupeSettings.MAX_RUNNING.get(settings) * 2;
+    int queue = LoupeSettings.QUEUE_SIZE.get(settings) + LoupeSettings.MAX_RUNNING.get(settings);
     return List.of(
         new FixedExecutorBuilder(settings, POOL, threads, queue, "thread_pool." + POOL, EsExecutors.TaskTrackingConfig.DO_NOT_TRACK));
   }

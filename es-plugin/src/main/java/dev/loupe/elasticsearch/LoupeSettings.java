@@ -48,7 +48,7 @@ public final class LoupeSettings {
   public static final Setting<Integer> MAX_RUNNING = Setting.intSetting("loupe.batch.max_running", 16, 1, 1024, Property.NodeScope);
 
   /** Documents waiting for a batch slot; more are rejected ("queue is full") so clients back off. */
-  public static final Setting<Integer> QUEUE_SIZE = Setting.intSetting("loupe.queue.size", 1024, 0, 1_000_000, Property.NodeScope);
+  public static final Setting<Integer> QUEUE_SIZE = Setting.intSetting("loupe.queue.size", 1024, 1, 1_000_000, Property.NodeScope);
 
   /** Per-document deadline from arrival at the processor to the caption; -1 = none. */
   public static final Setting<TimeValue> TIMEOUT =
@@ -115,7 +115,7 @@ public final class LoupeSettings {
           Map.entry("threads", THREADS.getKey()),
           Map.entry("kv_cache_bytes", KV_CACHE_SIZE.getKey()),
           Map.entry("max_running", MAX_RUNNING.getKey()),
-          Map.entry("queue_limit", MAX_RUNNING.getKey() + " (the engine holds one batch; " + QUEUE_SIZE.getKey() + " queues)"),
+          Map.entry("queue_limit", QUEUE_SIZE.getKey()),
           Map.entry("max_encoded_bytes", IMAGE_MAX_BYTES.getKey()),
           Map.entry("max_decoded_pixels", IMAGE_MAX_PIXELS.getKey()),
           Map.entry("min_pixels", IMAGE_MAX_RESIZE_PIXELS.getKey()),
@@ -182,7 +182,7 @@ public final class LoupeSettings {
         .withThreads(THREADS.get(settings))
         .withKvCacheBytes(KV_CACHE_SIZE.get(settings).getBytes())
         .withMaxRunning(maxRunning)
-        .withQueueLimit(maxRunning + 1)
+        .withQueueLimit(QUEUE_SIZE.get(settings))
         .withPixels(0, resize)
         .with("max_encoded_bytes", IMAGE_MAX_BYTES.get(settings).getBytes())
         .with("max_decoded_pixels", IMAGE_MAX_PIXELS.get(settings))

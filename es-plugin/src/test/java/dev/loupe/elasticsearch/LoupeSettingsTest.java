@@ -47,7 +47,7 @@ class LoupeSettingsTest {
     assertEquals(6, options.threads());
     assertEquals(2L << 30, options.kvCacheBytes());
     assertEquals(8, options.maxRunning());
-    assertEquals(9, options.queueLimit(), "the plugin queues; the engine holds at most one batch and one more");
+    assertEquals(1024, options.queueLimit(), "the engine queues, within loupe.queue.size");
     assertEquals(4L << 20, options.maxImageBytes());
     assertEquals(1_000_000, options.maxDecodedPixels());
     assertEquals(500_000, options.maxPixels());

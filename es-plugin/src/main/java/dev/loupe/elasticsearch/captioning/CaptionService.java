@@ -4,8 +4,10 @@ import dev.loupe.Caption;
 import dev.loupe.CaptionFuture;
 import dev.loupe.CaptionRequest;
 import dev.loupe.EngineStats;
+import dev.loupe.ErrorKind;
 import dev.loupe.ImageInput;
 import dev.loupe.LoupeEngine;
+import dev.loupe.LoupeException;
 import dev.loupe.elasticsearch.stats.NodeCaptionStats;
 import java.io.Closeable;
 import java.nio.file.Path;
@@ -17,6 +19,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiConsumer;
 import java.util.function.LongSupplier;
@@ -31,11 +34,13 @@ import org.elasticsearch.core.TimeValue;
  * processor of every pipeline on this node shares it, so requests batch together and the
  * radix cache shares prefixes across processors and documents.
  *
- * <p>A document is admitted into a bounded queue (full: rejected at once, 429), waits there
- * holding only its encoded bytes until one of {@code max_running} batch slots frees up, then
- * a thread of the plugin's pool decodes it and submits it to the engine; the engine's
- * completion thread finishes it. A timer fails it after {@code loupe.timeout} wherever it is
- * (the engine request is cancelled). Each document ends in exactly one {@code done} call.
+ * <p>The engine owns queueing, admission and deadlines: a document goes to the engine with
+ * its encoded image and the node's {@code loupe.timeout} (the engine was opened with
+ * {@code loupe.queue.size} and {@code loupe.max_running}); the engine refuses it when its queue
+ * is full (429), decodes it only when a batch slot is near and ends it at its deadline. The
+ * plugin's pool only turns the field into bytes (base64 can be megabytes) off the ingest
+ * thread. Until the model has loaded there is no engine: documents wait for it here, within
+ * the same limit and deadline. Each document ends in exactly one {@code done} call.
  */
 public final class CaptionService implements Closeable {
   private static final Logger LOG = LogManager.getLogger(CaptionService.class);
@@ -44,10 +49,6 @@ public final class CaptionService implements Closeable {
   public interface Timer {
     Runnable schedule(Runnable task, TimeValue delay);
   }
-
-  private static final int WAITING = 0;
-  private static final int STARTED = 1;
-  private static final int DONE = 2;
 
   private final Path modelDir;
   private final String device;
@@ -58,24 +59,24 @@ public final class CaptionService implements Closeable {
   private final int queueLimit;
   private final TimeValue timeout;
   private final CompletableFuture<LoupeEngine> model = new CompletableFuture<>();
-  private final Queue<Attempt> waiting = new ConcurrentLinkedQueue<>();
-  private final AtomicInteger waitingCount = new AtomicInteger();
-  private final AtomicInteger runningCount = new AtomicInteger();
+  private final Queue<Document> untilLoaded = new ConcurrentLinkedQueue<>();
+  private final AtomicInteger untilLoadedCount = new AtomicInteger();
+  private final AtomicInteger inFlight = new AtomicInteger();
   private final NodeCounters counters = new NodeCounters();
   private volatile boolean closed;
 
   /** One document on its way through the service. */
-  private static final class Attempt {
+  private static final class Document {
     final Supplier<byte[]> image;
     final CaptionJob job;
     final BiConsumer<Caption, Exception> done;
     final long admittedNanos;
-    final AtomicInteger state = new AtomicInteger(WAITING);
-    volatile long startedNanos;
-    volatile CaptionFuture future;
-    volatile Runnable cancelTimer;
+    final AtomicBoolean started = new AtomicBoolean();
+    final AtomicBoolean finished = new AtomicBoolean();
+    volatile long submittedNanos;
+    volatile Runnable cancelLoadTimer;
 
-    Attempt(Supplier<byte[]> image, CaptionJob job, BiConsumer<Caption, Exception> done, long admittedNanos) {
+    Document(Supplier<byte[]> image, CaptionJob job, BiConsumer<Caption, Exception> done, long admittedNanos) {
       this.image = image;
       this.job = job;
       this.done = done;
@@ -85,7 +86,8 @@ public final class CaptionService implements Closeable {
 
   /**
    * @param modelDir the node's {@code loupe.model.path}, resolved; null when unset
-   * @param pool where images are decoded and submitted (the plugin's bounded pool)
+   * @param pool where image fields become bytes (the plugin's bounded pool)
+   * @param maxRunning and queueLimit: the limits the engine was opened with, for stats and messages
    */
   public CaptionService(
       Path modelDir,
@@ -108,8 +110,8 @@ public final class CaptionService implements Closeable {
 
   /**
    * Loads the model on {@code loader} (once; the node keeps starting meanwhile). Documents
-   * that arrive before it is ready wait in the queue; if loading fails they fail with the
-   * reason, as does every later document, and {@code _loupe/stats} shows it.
+   * that arrive before it is ready wait for it; if loading fails they fail with the reason,
+   * as does every later document, and {@code _loupe/stats} shows it.
    */
   public void startLoading(Supplier<LoupeEngine> opener, Executor loader) {
     if (modelDir == null) {
@@ -125,11 +127,11 @@ public final class CaptionService implements Closeable {
               engine.close();  // the node shut down while the model was loading
               return;
             }
-            drain();
+            startWaitingForLoad();
           } catch (Throwable t) {
             LOG.error("cannot load model [" + modelDir + "]", t);
             model.completeExceptionally(t);
-            failWaiting();
+            startWaitingForLoad();
           }
         });
   }
@@ -166,110 +168,97 @@ public final class CaptionService implements Closeable {
       done.accept(null, new IllegalStateException("image_caption cannot run: " + unusable));
       return;
     }
-    if (waitingCount.incrementAndGet() > queueLimit) {
-      waitingCount.decrementAndGet();
-      counters.rejected.increment();
-      done.accept(null, Failures.queueFull(queueLimit));
+    Document document = new Document(image, job, done, nanoClock.getAsLong());
+    inFlight.incrementAndGet();
+    if (model.isDone()) {
+      hand(document);
       return;
     }
-    Attempt attempt = new Attempt(image, job, done, nanoClock.getAsLong());
+    if (untilLoadedCount.incrementAndGet() > queueLimit) {
+      untilLoadedCount.decrementAndGet();
+      finish(document, null, Failures.queueFull(queueLimit));
+      return;
+    }
     if (timeout.millis() > 0) {
-      attempt.cancelTimer =
-          timer.schedule(() -> finish(attempt, null, Failures.timedOut("no caption within loupe.timeout [" + timeout + "]")), timeout);
+      document.cancelLoadTimer =
+          timer.schedule(
+              () -> {
+                if (untilLoaded.remove(document)) untilLoadedCount.decrementAndGet();
+                finish(document, null, LoupeException.of(ErrorKind.TIMEOUT, "the model is still loading"));
+              },
+              timeout);
     }
-    waiting.add(attempt);
-    if (model.isDone()) {
-      if (model.isCompletedExceptionally()) failWaiting();
-      else drain();
+    untilLoaded.add(document);
+    if (model.isDone()) startWaitingForLoad();  // loading finished meanwhile
+  }
+
+  private void startWaitingForLoad() {
+    Document next;
+    while ((next = untilLoaded.poll()) != null) {
+      untilLoadedCount.decrementAndGet();
+      Runnable cancelTimer = next.cancelLoadTimer;
+      if (cancelTimer != null) cancelTimer.run();
+      hand(next);
     }
   }
 
-  /** Starts waiting documents while batch slots are free. */
-  private void drain() {
-    while (true) {
-      int running = runningCount.get();
-      if (running >= maxRunning) return;
-      if (!runningCount.compareAndSet(running, running + 1)) continue;
-      Attempt next = waiting.poll();
-      if (next == null) {
-        runningCount.decrementAndGet();
-        if (waiting.isEmpty()) return;
-        continue;
-      }
-      if (!next.state.compareAndSet(WAITING, STARTED)) {
-        runningCount.decrementAndGet();  // timed out while waiting: finish() counted it already
-        continue;
-      }
-      waitingCount.decrementAndGet();
-      try {
-        pool.execute(() -> run(next));
-      } catch (RejectedExecutionException e) {
-        finish(next, null, new EsRejectedExecutionException("image_caption rejected: " + e.getMessage()));
-      }
+  /** Off the ingest thread: the field becomes bytes, then the engine takes the document. */
+  private void hand(Document document) {
+    if (document.finished.get() || !document.started.compareAndSet(false, true)) return;
+    String unusable = unusableReason();  // the model failed to load, or the node is closing
+    if (unusable != null) {
+      finish(document, null, new IllegalStateException("image_caption cannot run: " + unusable));
+      return;
+    }
+    try {
+      pool.execute(() -> run(document));
+    } catch (RejectedExecutionException e) {
+      finish(document, null, Failures.queueFull(queueLimit));
     }
   }
 
-  private void run(Attempt attempt) {
-    if (attempt.state.get() != STARTED) return;
+  private void run(Document document) {
     try {
       LoupeEngine engine = model.join();
-      byte[] bytes = attempt.image.get();
+      byte[] bytes = document.image.get();
       Duration deadline = null;
       if (timeout.millis() > 0) {
-        long left = timeout.millis() - (nanoClock.getAsLong() - attempt.admittedNanos) / 1_000_000;
+        long left = timeout.millis() - (nanoClock.getAsLong() - document.admittedNanos) / 1_000_000;
         deadline = Duration.ofMillis(Math.max(1, left));
       }
-      CaptionJob job = attempt.job;
+      CaptionJob job = document.job;
       CaptionRequest request =
           new CaptionRequest(
               List.of(ImageInput.ofBytes(bytes)), job.prompt(), job.sampling(), job.minPixels(), job.maxPixels(), deadline, null);
-      attempt.startedNanos = nanoClock.getAsLong();
+      document.submittedNanos = nanoClock.getAsLong();
       CaptionFuture future = engine.submit(request);
-      attempt.future = future;
-      if (attempt.state.get() == DONE) future.cancel(true);  // timed out during submit
-      future.whenComplete((caption, error) -> finish(attempt, caption, error));
+      future.whenComplete((caption, error) -> finish(document, caption, error));
     } catch (Throwable t) {
-      finish(attempt, null, t);
+      finish(document, null, t);
     }
   }
 
-  private void finish(Attempt attempt, Caption caption, Throwable error) {
-    int previous = attempt.state.getAndSet(DONE);
-    if (previous == DONE) return;
-    if (previous == WAITING) waitingCount.decrementAndGet();
-    Runnable cancelTimer = attempt.cancelTimer;
-    if (cancelTimer != null) cancelTimer.run();
-    CaptionFuture future = attempt.future;
-    if (future != null && !future.isDone()) future.cancel(true);
+  private void finish(Document document, Caption caption, Throwable error) {
+    if (!document.finished.compareAndSet(false, true)) return;
+    inFlight.decrementAndGet();
     long now = nanoClock.getAsLong();
     Exception failure = null;
     if (caption == null) {
-      failure = Failures.toElasticsearch(error instanceof CompletionException && error.getCause() != null ? error.getCause() : error);
+      Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+      failure = Failures.toElasticsearch(cause, queueLimit, timeout);
       switch (Failures.outcome(failure)) {
         case REJECTED -> counters.rejected.increment();
         case TIMED_OUT -> counters.timedOut.increment();
         case FAILED -> counters.failed.increment();
       }
     } else {
-      long started = attempt.startedNanos == 0 ? now : attempt.startedNanos;
-      counters.captioned(caption, (started - attempt.admittedNanos) / 1e6, (now - attempt.admittedNanos) / 1e6, System.currentTimeMillis());
-    }
-    if (previous == STARTED) {
-      runningCount.decrementAndGet();
-      drain();
+      long submitted = document.submittedNanos == 0 ? now : document.submittedNanos;
+      counters.captioned(caption, (submitted - document.admittedNanos) / 1e6, (now - document.admittedNanos) / 1e6, System.currentTimeMillis());
     }
     try {
-      attempt.done.accept(caption, failure);
+      document.done.accept(caption, failure);
     } catch (Throwable t) {
       LOG.error("image_caption completion handler failed", t);
-    }
-  }
-
-  private void failWaiting() {
-    String reason = unusableReason();
-    Attempt next;
-    while ((next = waiting.poll()) != null) {
-      finish(next, null, new IllegalStateException("image_caption cannot run: " + reason));
     }
   }
 
@@ -285,13 +274,15 @@ public final class CaptionService implements Closeable {
 
   public NodeCaptionStats stats() {
     LoupeEngine engine = model.isDone() && !model.isCompletedExceptionally() ? model.join() : null;
-    long engineWaiting = 0;
+    long waiting = untilLoadedCount.get();
+    long running = 0;
     long visionHits = 0;
     long visionMisses = 0;
     if (engine != null) {
       try {
         EngineStats s = engine.stats();
-        engineWaiting = s.waiting();
+        waiting += s.waiting();
+        running = s.running();
         visionHits = s.visionCacheHits();
         visionMisses = s.visionCacheMisses();
       } catch (RuntimeException e) {
@@ -301,13 +292,10 @@ public final class CaptionService implements Closeable {
     String error = model.isCompletedExceptionally() ? loadError() : null;
     NodeCaptionStats.Model modelInfo =
         new NodeCaptionStats.Model(modelDir == null ? null : modelDir.toString(), device, engine != null, error);
-    int running = runningCount.get();
-    long queued = waitingCount.get() + engineWaiting;
-    long inFlight = waitingCount.get() + running;
     return counters.snapshot(
         modelInfo,
-        inFlight,
-        new NodeCaptionStats.Queue(queued, queueLimit, running - Math.min(running, engineWaiting), maxRunning),
+        inFlight.get(),
+        new NodeCaptionStats.Queue(waiting, queueLimit, running, maxRunning),
         visionHits,
         visionMisses,
         System.currentTimeMillis());
@@ -321,6 +309,6 @@ public final class CaptionService implements Closeable {
     if (model.isDone() && !model.isCompletedExceptionally()) {
       model.join().close();
     }
-    failWaiting();
+    startWaitingForLoad();
   }
 }

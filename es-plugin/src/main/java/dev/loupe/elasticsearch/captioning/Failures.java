@@ -3,6 +3,7 @@ package dev.loupe.elasticsearch.captioning;
 import dev.loupe.LoupeException;
 import org.elasticsearch.ElasticsearchTimeoutException;
 import org.elasticsearch.common.util.concurrent.EsRejectedExecutionException;
+import org.elasticsearch.core.TimeValue;
 
 /**
  * Turns runtime failures into the exceptions Elasticsearch reports per document, with the
@@ -21,7 +22,11 @@ final class Failures {
     return Outcome.FAILED;
   }
 
-  static Exception toElasticsearch(Throwable error) {
+  /**
+   * @param queueLimit and timeout: the node settings the engine enforces, named in the
+   *     messages of a full queue and a passed deadline
+   */
+  static Exception toElasticsearch(Throwable error, int queueLimit, TimeValue timeout) {
     if (error instanceof Exception e && !(error instanceof LoupeException)) {
       return e;
     }
@@ -32,8 +37,8 @@ final class Failures {
     return switch (loupe.kind()) {
       case BAD_IMAGE, INVALID_ARGUMENT -> new IllegalArgumentException("image_caption cannot use the image: " + reason, loupe);
       case LIMIT_EXCEEDED -> new IllegalArgumentException("image_caption rejected the image: " + reason, loupe);
-      case OVERLOADED -> new EsRejectedExecutionException("image_caption rejected: the engine queue is full: " + reason);
-      case TIMEOUT -> timedOut("the runtime's deadline passed: " + reason);
+      case OVERLOADED -> queueFull(queueLimit);
+      case TIMEOUT -> timedOut("no caption within loupe.timeout [" + timeout + "]");
       case OUT_OF_MEMORY -> new EsRejectedExecutionException("image_caption rejected: native memory is exhausted: " + reason);
       default -> new IllegalStateException("image_caption failed: " + reason, loupe);
     };

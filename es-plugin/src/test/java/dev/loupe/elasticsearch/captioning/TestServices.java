@@ -35,12 +35,13 @@ public final class TestServices implements AutoCloseable {
   /** A service over the tiny golden checkpoint, loaded before it is returned. */
   public CaptionService tiny(int maxRunning, int queueLimit, TimeValue timeout) {
     CaptionService service = service(TINY_TIED, maxRunning, queueLimit, timeout);
-    service.startLoading(opener(TINY_TIED), Runnable::run);
+    service.startLoading(opener(TINY_TIED, maxRunning, queueLimit), Runnable::run);
     return service;
   }
 
-  public static Supplier<LoupeEngine> opener(Path modelDir) {
-    return () -> Loupe.open(modelDir, Options.defaults().withThreads(2).withMaxRunning(8).withQueueLimit(9));
+  /** Opens the engine with the limits the service was given, as the plugin does from its settings. */
+  public static Supplier<LoupeEngine> opener(Path modelDir, int maxRunning, int queueLimit) {
+    return () -> Loupe.open(modelDir, Options.defaults().withThreads(2).withMaxRunning(maxRunning).withQueueLimit(queueLimit));
   }
 
   @Override

@@ -164,7 +164,7 @@ class ImageCaptionFactoryTest {
   void modelThatFailedToLoadIsAConfigurationError(@TempDir Path dir) throws Exception {
     java.nio.file.Files.writeString(dir.resolve("config.json"), "{}");
     CaptionService service = services.service(dir, 1, 1, TimeValue.MINUS_ONE);
-    service.startLoading(TestServices.opener(dir), Runnable::run);
+    service.startLoading(TestServices.opener(dir, 1, 1), Runnable::run);
     var broken = new ImageCaptionFactory(service, null, 0);
     ElasticsearchParseException error =
         assertThrows(ElasticsearchParseException.class, () -> broken.create(Map.of(), null, null, new HashMap<>(Map.of("field", "f")), null));
