@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace loupe {
@@ -119,7 +120,7 @@ struct EngineOptions {
   int32_t max_running = 64;               // concurrently running requests
   int32_t max_batch_tokens = 8192;        // new tokens per prefill step
   int32_t chunk_size = 2048;              // longest prefill chunk of one request
-  int32_t queue_limit = 1024;             // waiting requests before submit refuses
+  int32_t queue_limit = 1024;             // requests beyond a full batch that may wait; more are refused
   int32_t prepare_threads = 2;            // threads running Request::prepare (image decoding)
   size_t vision_cache_bytes = 256u << 20; // vision-feature LRU budget (0 = off)
   bool prefix_cache = true;               // radix prefix cache on/off
@@ -143,6 +144,10 @@ struct EngineStats {
   int64_t completed = 0, failed = 0, retractions = 0;
   int64_t prefill_steps = 0, decode_steps = 0, prefill_tokens = 0, generated_tokens = 0;
 };
+
+// Every EngineStats counter under its member's name, in declaration order: bindings read
+// the counters by name ("name=value" lines), never by position.
+std::vector<std::pair<const char*, int64_t>> engine_stats_fields(const EngineStats& stats);
 
 class Engine {
  public:

@@ -101,7 +101,7 @@ const std::vector<Entry>& entries() {
       option("max_batch_tokens", &C::engine, &EngineOptions::max_batch_tokens, "new tokens per prefill step"),
       option("chunk_size", &C::engine, &EngineOptions::chunk_size, "longest prefill chunk of one request"),
       option("queue_limit", &C::engine, &EngineOptions::queue_limit,
-             "requests waiting for a batch slot before submit refuses (overloaded)"),
+             "requests beyond a full batch (max_running) that may wait; more are refused (overloaded)"),
       option("prepare_threads", &C::engine, &EngineOptions::prepare_threads,
              "threads that decode and preprocess the images of requests about to run"),
       option("vision_cache_bytes", &C::engine, &EngineOptions::vision_cache_bytes,

@@ -85,11 +85,9 @@ void validate_batch(const SamplingBatch& batch, int64_t rows, int64_t vocab) {
     LOUPE_CHECK(r.penalty_begin >= 0 && r.penalty_begin <= r.penalty_end && r.penalty_end <= entries,
                 InvalidArgument, "sample: penalty range [", r.penalty_begin, ", ", r.penalty_end, ") outside ",
                 entries, " entries");
-    LOUPE_CHECK(r.greedy() || (std::isfinite(r.temperature) && r.temperature > 0), InvalidArgument,
-                "sample: temperature must be >= 0, got ", r.temperature);
+    // The parameters were validated once, when the request was submitted (validate_sampling);
+    // here only what the kernels index by or draw with.
     LOUPE_CHECK(r.uniform >= 0 && r.uniform < 1, InvalidArgument, "sample: draw must be in [0, 1), got ", r.uniform);
-    LOUPE_CHECK(r.top_k >= 0 && r.top_p > 0 && r.top_p <= 1 && r.min_p >= 0 && r.min_p <= 1, InvalidArgument,
-                "sample: top_k/top_p/min_p out of range");
   }
   for (int32_t id : batch.penalty_ids)
     LOUPE_CHECK(id >= 0 && id < vocab, InvalidArgument, "sample: penalised token ", id, " outside vocab ", vocab);

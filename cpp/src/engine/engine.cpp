@@ -26,6 +26,17 @@ const char* finish_reason_name(FinishReason reason) {
   return "unknown";
 }
 
+std::vector<std::pair<const char*, int64_t>> engine_stats_fields(const EngineStats& s) {
+#define LOUPE_STAT(name) {#name, s.name}
+  return {LOUPE_STAT(waiting),          LOUPE_STAT(running),           LOUPE_STAT(kv_capacity_tokens),
+          LOUPE_STAT(kv_free_tokens),   LOUPE_STAT(kv_cached_tokens),  LOUPE_STAT(prefix_hit_tokens),
+          LOUPE_STAT(prefix_miss_tokens), LOUPE_STAT(prefix_evicted_tokens), LOUPE_STAT(vision_cache_hits),
+          LOUPE_STAT(vision_cache_misses), LOUPE_STAT(completed),      LOUPE_STAT(failed),
+          LOUPE_STAT(retractions),      LOUPE_STAT(prefill_steps),     LOUPE_STAT(decode_steps),
+          LOUPE_STAT(prefill_tokens),   LOUPE_STAT(generated_tokens)};
+#undef LOUPE_STAT
+}
+
 // ---- RequestHandle ------------------------------------------------------------------
 
 uint64_t RequestHandle::id() const { return state_ ? state_->id : 0; }

@@ -34,6 +34,7 @@ struct RequestState {
   // Set by a preparation thread when Request::prepare or validation threw; the scheduler
   // completes the request with it.
   std::optional<std::pair<std::string, std::string>> prepare_error;  // kind name, message
+  bool holds_inputs = false;  // counted in the scheduler's holding_ (mutex_) until completed
 
   // ---- scheduler thread only ----
   std::unique_ptr<Sampler> sampler;

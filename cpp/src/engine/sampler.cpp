@@ -8,13 +8,15 @@
 namespace loupe::engine {
 
 void validate_sampling(const SamplingParams& p, bool has_detokenizer) {
-  LOUPE_CHECK(std::isfinite(p.temperature) && p.temperature >= 0, InvalidArgument,
-              "temperature must be >= 0, got ", p.temperature);
+  // The Java SamplingParams checks the same ranges, so a pipeline is refused when it is
+  // defined rather than per document.
+  LOUPE_CHECK(std::isfinite(p.temperature) && p.temperature >= 0 && p.temperature <= 100, InvalidArgument,
+              "temperature must be between 0 (greedy) and 100, got ", p.temperature);
   LOUPE_CHECK(p.top_k >= 0, InvalidArgument, "top_k must be >= 0, got ", p.top_k);
   LOUPE_CHECK(p.top_p > 0 && p.top_p <= 1, InvalidArgument, "top_p must be in (0, 1], got ", p.top_p);
   LOUPE_CHECK(p.min_p >= 0 && p.min_p <= 1, InvalidArgument, "min_p must be in [0, 1], got ", p.min_p);
-  LOUPE_CHECK(p.repetition_penalty > 0 && std::isfinite(p.repetition_penalty), InvalidArgument,
-              "repetition_penalty must be > 0, got ", p.repetition_penalty);
+  LOUPE_CHECK(p.repetition_penalty > 0 && p.repetition_penalty <= 10, InvalidArgument,
+              "repetition_penalty must be in (0, 10], got ", p.repetition_penalty);
   LOUPE_CHECK(std::isfinite(p.presence_penalty) && std::isfinite(p.frequency_penalty), InvalidArgument,
               "presence/frequency penalties must be finite");
   LOUPE_CHECK(p.max_new_tokens >= 1, InvalidArgument, "max_new_tokens must be >= 1, got ", p.max_new_tokens);

@@ -131,28 +131,32 @@ std::shared_ptr<RequestState> Scheduler::submit(Request request) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     LOUPE_CHECK(!closing_, Cancelled, "engine is closed");
-    LOUPE_CHECK(queued_locked() < options_.queue_limit, Overloaded, "request queue is full (queue_limit ",
-                options_.queue_limit, ")");
+    // The engine holds at most one full batch plus queue_limit waiting requests.
+    LOUPE_CHECK(live_.size() < size_t(options_.max_running) + size_t(options_.queue_limit), Overloaded,
+                "request queue is full (queue_limit ", options_.queue_limit, " beyond max_running ",
+                options_.max_running, ")");
     r->id = next_id_++;
     r->result.id = r->id;
     r->submitted = Clock::now();
     if (r->request.timeout_ms > 0) r->deadline = r->submitted + std::chrono::milliseconds(r->request.timeout_ms);
     live_[r->id] = r;
-    (deferred ? unprepared_ : incoming_).push_back(r);
+    if (deferred) {
+      unprepared_.push_back(r);
+    } else {
+      r->holds_inputs = true;
+      ++holding_;
+      incoming_.push_back(r);
+    }
   }
   if (deferred) prepare_wake_.notify_one();
   wake_.notify_one();  // a deferred request's deadline counts from now
   return r;
 }
 
-int64_t Scheduler::queued_locked() const {
-  return waiting_published_ + int64_t(incoming_.size() + unprepared_.size()) + preparing_;
-}
-
 bool Scheduler::may_prepare() const {
   // Requests holding prepared inputs (or preparing them) stay within one batch's worth, so
   // a burst of queued images costs their encoded bytes only.
-  return !unprepared_.empty() && live_.size() - unprepared_.size() < size_t(options_.max_running);
+  return !unprepared_.empty() && holding_ < options_.max_running;
 }
 
 void Scheduler::prepare_loop() {
@@ -164,7 +168,8 @@ void Scheduler::prepare_loop() {
       if (closing_) return;
       r = std::move(unprepared_.front());
       unprepared_.pop_front();
-      ++preparing_;
+      r->holds_inputs = true;
+      ++holding_;
     }
     // A request cancelled or past its deadline is not prepared; the scheduler ends it.
     if (!r->cancel_requested && !(r->deadline && Clock::now() >= *r->deadline)) {
@@ -178,7 +183,6 @@ void Scheduler::prepare_loop() {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      --preparing_;
       incoming_.push_back(std::move(r));
     }
     wake_.notify_one();
@@ -206,7 +210,7 @@ bool Scheduler::cancel(uint64_t id) {
 EngineStats Scheduler::stats() const {
   std::lock_guard<std::mutex> lock(mutex_);
   EngineStats s = published_;
-  s.waiting = queued_locked();  // submissions since the last step count at once
+  s.waiting = int64_t(live_.size()) - s.running;  // submissions since the last step count at once
   return s;
 }
 
@@ -613,7 +617,7 @@ void Scheduler::finish(RequestState& r, FinishReason reason, const std::string& 
   r.result.error = error;
   (r.result.ok() ? counters_.completed : counters_.failed) += 1;
   // Whoever observes this completion may read stats() next; they must already count it.
-  publish_stats();
+  publish_stats(r.id);
   if (r.request.on_complete) {
     try {
       r.request.on_complete(r.result);
@@ -621,11 +625,13 @@ void Scheduler::finish(RequestState& r, FinishReason reason, const std::string& 
       // The result stands; a throwing callback must not take the scheduler down.
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    live_.erase(r.id);
+  if (r.holds_inputs) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      --holding_;
+    }
+    prepare_wake_.notify_one();  // the next queued request may be prepared now
   }
-  prepare_wake_.notify_one();  // one request fewer holds prepared inputs
   {
     std::lock_guard<std::mutex> lock(r.mutex);
     r.done = true;
@@ -633,7 +639,7 @@ void Scheduler::finish(RequestState& r, FinishReason reason, const std::string& 
   r.done_cv.notify_all();
 }
 
-void Scheduler::publish_stats() {
+void Scheduler::publish_stats(uint64_t finished_id) {
   EngineStats s = counters_;
   s.running = int64_t(running_.size());
   s.kv_capacity_tokens = allocator_->usable();
@@ -645,8 +651,8 @@ void Scheduler::publish_stats() {
   s.vision_cache_hits = features_.hits();
   s.vision_cache_misses = features_.misses();
   std::lock_guard<std::mutex> lock(mutex_);
-  waiting_published_ = int64_t(waiting_.size());
-  s.waiting = queued_locked();
+  if (finished_id != 0) live_.erase(finished_id);  // with the counts, so waiting never dips
+  s.waiting = int64_t(live_.size()) - s.running;
   published_ = s;
 }
 

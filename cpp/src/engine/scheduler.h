@@ -43,7 +43,6 @@ class Scheduler {
   void validate(RequestState& r) const;  // checks, hashing, placeholder mapping; any thread
   void prepare_loop();                    // a preparation thread
   bool may_prepare() const;               // mutex_ held
-  int64_t queued_locked() const;          // submitted, not running; mutex_ held
   void wait_for_work();
   void loop();
   void step();
@@ -62,7 +61,7 @@ class Scheduler {
   void finish(RequestState& r, FinishReason reason, const std::string& error_kind = {},
               const std::string& error = {});
   void remove_running(RequestState& r);
-  void publish_stats();
+  void publish_stats(uint64_t finished_id = 0);  // also forgets a finished request
 
   std::unique_ptr<ModelRunner> runner_;
   ModelInfo info_;
@@ -76,11 +75,10 @@ class Scheduler {
   std::condition_variable wake_;
   std::condition_variable prepare_wake_;
   std::deque<std::shared_ptr<RequestState>> unprepared_;  // submitted with a prepare step, FIFO
-  int32_t preparing_ = 0;
+  int32_t holding_ = 0;                // requests preparing or holding prepared inputs, not yet completed
   std::deque<std::shared_ptr<RequestState>> incoming_;    // submitted or prepared, for the scheduler
   std::unordered_map<uint64_t, std::weak_ptr<RequestState>> live_;
   bool cancel_requested_ = false;      // a cancel() the scheduler has not looked at yet
-  int64_t waiting_published_ = 0;      // waiting_.size() at the last publish
   uint64_t next_id_ = 1;
   bool closing_ = false;
   EngineStats published_;

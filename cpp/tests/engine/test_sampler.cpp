@@ -158,9 +158,18 @@ TEST(Sampler, ValidationRejectsBadParameters) {
   bad([](SamplingParams& p) { p.top_k = -1; });
   bad([](SamplingParams& p) { p.top_p = 0; });
   bad([](SamplingParams& p) { p.min_p = 1.5f; });
+  bad([](SamplingParams& p) { p.temperature = 100.5f; });
   bad([](SamplingParams& p) { p.repetition_penalty = 0; });
+  bad([](SamplingParams& p) { p.repetition_penalty = 10.5f; });
   bad([](SamplingParams& p) { p.max_new_tokens = 0; });
   bad([](SamplingParams& p) { p.stop_sequences = {{}}; });
   bad([](SamplingParams& p) { p.stop_strings = {"x"}; }, false);
   EXPECT_NO_THROW(validate_sampling(SamplingParams{}, false));
+  SamplingParams edges;  // the bounds themselves are valid (and what the Java SamplingParams accepts)
+  edges.temperature = 100;
+  edges.top_p = 1;
+  edges.min_p = 1;
+  edges.repetition_penalty = 10;
+  edges.max_new_tokens = 1;
+  EXPECT_NO_THROW(validate_sampling(edges, false));
 }

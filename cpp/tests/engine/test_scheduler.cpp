@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "core/error.h"
@@ -376,4 +378,18 @@ TEST(Scheduler, StressManyThreadsSmallPool) {
   EXPECT_TRUE(idle_without_leaks(*engine));
   const EngineStats s = engine->stats();
   EXPECT_EQ(s.completed + s.failed, kThreads * kPerThread);
+}
+
+TEST(Scheduler, StatsFieldsNameEveryCounterOnce) {
+  EngineStats s;
+  s.waiting = 1;
+  s.generated_tokens = 17;
+  const auto fields = engine_stats_fields(s);
+  EXPECT_EQ(fields.size(), sizeof(EngineStats) / sizeof(int64_t)) << "a counter is missing from engine_stats_fields";
+  std::set<std::string> names;
+  for (const auto& [name, value] : fields) EXPECT_TRUE(names.insert(name).second) << name;
+  EXPECT_EQ(fields.front().first, std::string("waiting"));
+  EXPECT_EQ(fields.front().second, 1);
+  EXPECT_EQ(fields.back().first, std::string("generated_tokens"));
+  EXPECT_EQ(fields.back().second, 17);
 }

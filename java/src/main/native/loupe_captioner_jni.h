@@ -18,23 +18,6 @@
 
 namespace loupe::jni {
 
-struct RequestParams {
-  std::vector<std::string> segments;  // text around the images
-  std::string system_prompt;
-  bool has_system_prompt = false;
-  bool has_sampling = false;  // false: generation_config.json defaults
-  float temperature = 1.0f;
-  int32_t top_k = 0;
-  float top_p = 1.0f;
-  float min_p = 0.0f;
-  float repetition_penalty = 1.0f;
-  int32_t max_new_tokens = 128;
-  int64_t seed = 0;
-  int64_t min_pixels = 0, max_pixels = 0;
-  int64_t timeout_ms = 0;
-  bool stream = false;
-};
-
 struct NativeResult {
   int64_t id = 0;
   std::string text;
@@ -72,27 +55,6 @@ class NativeCaptioner {
                  const int64_t* text_sizes, bool has_sampling, float temperature,
                  int32_t top_k, float top_p, float min_p, float repetition_penalty, int32_t max_new_tokens, int64_t seed,
                  int64_t min_pixels, int64_t max_pixels, int64_t timeout_ms, bool stream) {
-    RequestParams p;
-    const char* cursor = reinterpret_cast<const char*>(text);
-    p.has_system_prompt = text_sizes[0] >= 0;
-    if (p.has_system_prompt) p.system_prompt.assign(cursor, static_cast<size_t>(text_sizes[0]));
-    cursor += std::max<int64_t>(text_sizes[0], 0);
-    for (int32_t i = 0; i <= count; ++i) {
-      p.segments.emplace_back(cursor, static_cast<size_t>(text_sizes[1 + i]));
-      cursor += text_sizes[1 + i];
-    }
-    p.has_sampling = has_sampling;
-    p.temperature = temperature;
-    p.top_k = top_k;
-    p.top_p = top_p;
-    p.min_p = min_p;
-    p.repetition_penalty = repetition_penalty;
-    p.max_new_tokens = max_new_tokens;
-    p.seed = seed;
-    p.min_pixels = min_pixels;
-    p.max_pixels = max_pixels;
-    p.timeout_ms = timeout_ms;
-    p.stream = stream;
     return with_error_kind([&]() -> int64_t {
       CaptionRequest request;
       const auto* bytes = reinterpret_cast<const uint8_t*>(data);
@@ -100,24 +62,29 @@ class NativeCaptioner {
         request.images.emplace_back(bytes, bytes + sizes[i]);
         bytes += sizes[i];
       }
-      request.text_segments = p.segments;
-      if (p.has_system_prompt) request.system_prompt = p.system_prompt;
-      if (p.has_sampling) {
+      const char* cursor = reinterpret_cast<const char*>(text);
+      if (text_sizes[0] >= 0) request.system_prompt = std::string(cursor, static_cast<size_t>(text_sizes[0]));
+      cursor += std::max<int64_t>(text_sizes[0], 0);
+      for (int32_t i = 0; i <= count; ++i) {
+        request.text_segments.emplace_back(cursor, static_cast<size_t>(text_sizes[1 + i]));
+        cursor += text_sizes[1 + i];
+      }
+      if (has_sampling) {
         SamplingParams s = captioner_->default_sampling();  // keeps the stop ids
-        s.temperature = p.temperature;
-        s.top_k = p.top_k;
-        s.top_p = p.top_p;
-        s.min_p = p.min_p;
-        s.repetition_penalty = p.repetition_penalty;
-        s.max_new_tokens = p.max_new_tokens;
-        s.seed = static_cast<uint64_t>(p.seed);
+        s.temperature = temperature;
+        s.top_k = top_k;
+        s.top_p = top_p;
+        s.min_p = min_p;
+        s.repetition_penalty = repetition_penalty;
+        s.max_new_tokens = max_new_tokens;
+        s.seed = static_cast<uint64_t>(seed);
         request.sampling = s;
       }
-      request.min_pixels = p.min_pixels;
-      request.max_pixels = p.max_pixels;
-      request.timeout_ms = p.timeout_ms;
+      request.min_pixels = min_pixels;
+      request.max_pixels = max_pixels;
+      request.timeout_ms = timeout_ms;
       CaptionCallbacks callbacks;
-      if (p.stream) {
+      if (stream) {
         callbacks.on_token = [tag, fn = on_token_](int32_t token, const std::string& delta) {
           try {
             fn(tag, token, delta.c_str());
@@ -140,17 +107,13 @@ class NativeCaptioner {
     return with_error_kind([&] { return captioner_->cancel(static_cast<uint64_t>(id)); });
   }
 
-  static constexpr int32_t kStatsCount = 12;
-  // Fills out[kStatsCount] in EngineStats order (a Java long[], no native allocation).
-  void stats_into(int64_t* out) const {
-    with_error_kind([&] {
-      const EngineStats s = captioner_->stats();
-      const int64_t values[kStatsCount] = {s.waiting, s.running, s.completed, s.failed,
-                                           s.kv_capacity_tokens, s.kv_free_tokens, s.prefix_hit_tokens,
-                                           s.prefix_miss_tokens, s.generated_tokens, s.prefill_tokens,
-                                           s.vision_cache_hits, s.vision_cache_misses};
-      std::copy(values, values + kStatsCount, out);
-      return 0;
+  // Every counter as a "name=value" line (engine_stats_fields): read by name in Java.
+  std::string stats_lines() const {
+    return with_error_kind([&] {
+      std::string lines;
+      for (const auto& [name, value] : engine_stats_fields(captioner_->stats()))
+        lines.append(name).append("=").append(std::to_string(value)).append("\n");
+      return lines;
     });
   }
 

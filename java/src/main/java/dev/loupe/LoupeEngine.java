@@ -153,9 +153,7 @@ public final class LoupeEngine implements AutoCloseable {
     lifecycle.readLock().lock();
     try {
       if (closed) throw new CancelledException("engine is closed");
-      long[] s = new long[12];
-      captioner.stats_into(s);
-      return new EngineStats(s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11]);
+      return EngineStats.fromLines(captioner.stats_lines());
     } finally {
       lifecycle.readLock().unlock();
     }

@@ -129,9 +129,8 @@ public final class CaptionerNative {
 
     public native @Cast("bool") boolean cancel(long id);
 
-    /** Fills {@code out[12]}: waiting, running, completed, failed, kv capacity, kv free,
-     *  prefix hit, prefix miss, generated and prefill tokens, vision-cache hits and misses. */
-    public native void stats_into(@Cast("int64_t*") long[] out);
+    /** Every engine counter as a {@code name=value} line (EngineStats member names). */
+    public native @StdString String stats_lines();
 
     public native void close();
   }

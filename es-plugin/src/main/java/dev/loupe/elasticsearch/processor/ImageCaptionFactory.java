@@ -99,22 +99,18 @@ public final class ImageCaptionFactory implements Processor.Factory {
   }
 
   private static SamplingParams sampling(String tag, Map<String, Object> config) {
+    // max_new_tokens is capped here (a cost bound); the ranges of the rest are SamplingParams'.
     int maxNewTokens = (int) integer(tag, config, "max_new_tokens", MAX_NEW_TOKENS_DEFAULT, 1, MAX_NEW_TOKENS_LIMIT);
     double temperature = decimal(tag, config, "temperature", 0.0);
-    if (!(temperature >= 0 && temperature <= 100)) {
-      throw newConfigurationException(TYPE, tag, "temperature", "must be between 0 (greedy) and 100, got " + temperature);
-    }
     double topP = decimal(tag, config, "top_p", 1.0);
-    if (!(topP > 0 && topP <= 1)) {
-      throw newConfigurationException(TYPE, tag, "top_p", "must be in (0, 1], got " + topP);
-    }
     int topK = (int) integer(tag, config, "top_k", 0, 0, Integer.MAX_VALUE);
     double repetitionPenalty = decimal(tag, config, "repetition_penalty", 1.0);
-    if (!(repetitionPenalty > 0 && repetitionPenalty <= 10)) {
-      throw newConfigurationException(TYPE, tag, "repetition_penalty", "must be in (0, 10], got " + repetitionPenalty);
-    }
     long seed = integer(tag, config, "seed", 0, Long.MIN_VALUE, Long.MAX_VALUE);
-    return new SamplingParams((float) temperature, topK, (float) topP, 0f, (float) repetitionPenalty, maxNewTokens, seed);
+    try {
+      return new SamplingParams((float) temperature, topK, (float) topP, 0f, (float) repetitionPenalty, maxNewTokens, seed);
+    } catch (SamplingParams.InvalidException e) {
+      throw newConfigurationException(TYPE, tag, e.field(), e.reason());
+    }
   }
 
   private long pixels(String tag, Map<String, Object> config, String name) {
