@@ -114,7 +114,7 @@ int main(int argc, char** argv) {
     const int32_t patch = int32_t(config.vision.patch_size), merge = int32_t(config.vision.spatial_merge_size);
     const int32_t side = a.image_size / (patch * merge) * merge;  // patches per side, a multiple of merge
     LOUPE_CHECK(side >= merge, InvalidArgument, "--image-size ", a.image_size, " is below one merged patch");
-    const VisualGrid grid{1, side, side};
+    const GridTHW grid{1, side, side};
     const int64_t patches = int64_t(side) * side, merged_tokens = patches / (merge * merge);
     const int64_t patch_dim = config.vision.patch_dim();
 

@@ -53,8 +53,8 @@ int main(int argc, char** argv) {
       total_ms.push_back(d + p);
     }
     std::printf("image %dx%d -> resized %dx%d, grid %lldx%lldx%lld, %lld tokens\n", image.width,
-                image.height, input.resized_width, input.resized_height, (long long)input.grid_thw[0],
-                (long long)input.grid_thw[1], (long long)input.grid_thw[2], (long long)input.num_tokens);
+                image.height, input.resized_width, input.resized_height, (long long)input.grid_thw.t,
+                (long long)input.grid_thw.h, (long long)input.grid_thw.w, (long long)input.num_tokens);
     std::printf("loupe decode     median %8.2f ms  best %8.2f ms\n", median(decode_ms),
                 *std::min_element(decode_ms.begin(), decode_ms.end()));
     std::printf("loupe preprocess median %8.2f ms  best %8.2f ms\n", median(preprocess_ms),

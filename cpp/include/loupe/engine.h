@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "loupe/visual.h"
+
 namespace loupe {
 
 namespace engine {
@@ -20,19 +22,11 @@ class ModelRunner;
 struct RequestState;
 }  // namespace engine
 
-// Patch grid of one image or video (temporal, height, width in patches).
-struct VisualGrid {
-  int32_t t = 1;
-  int32_t h = 0;
-  int32_t w = 0;
-};
-
 // One preprocessed image or video of a request, in the order its placeholder run appears
 // in the token ids (each run is t*h*w / merge² `<|image_pad|>` or `<|video_pad|>` ids).
 struct VisualAttachment {
-  enum class Kind : uint8_t { Image, Video };
-  Kind kind = Kind::Image;
-  VisualGrid grid;
+  VisualKind kind = VisualKind::Image;
+  GridTHW grid;
   std::vector<float> pixel_values;  // [t*h*w, C*Tp*P*P], as the image processor produced it
   // Processor settings that produced pixel_values (resize budget, mean/std, ...). Part of
   // the prefix-cache key, so identical pixels from other settings never share KV.

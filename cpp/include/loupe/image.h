@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "loupe/visual.h"
+
 namespace loupe {
 
 // Allocator whose value-initialisation is a no-op: pixel buffers are written in full by
@@ -84,7 +86,7 @@ struct VisionInput {
   FloatBuffer pixel_values;           // [num_patches, patch_dim] row-major
   int64_t num_patches = 0;
   int64_t patch_dim = 0;              // 3 * temporal_patch_size * patch_size^2 (1536)
-  std::array<int64_t, 3> grid_thw{};  // in patches
+  GridTHW grid_thw;                   // in patches
   int64_t num_tokens = 0;             // <|image_pad|> / <|video_pad|> count = t*h*w/merge^2
   int resized_height = 0;
   int resized_width = 0;

@@ -85,9 +85,8 @@ struct Captioner::Impl {
       const RgbImage rgb = decode_image(bytes, options.image_limits);
       const VisionInput input = preprocess_image(rgb, vision);
       VisualAttachment attachment;
-      attachment.kind = VisualAttachment::Kind::Image;
-      attachment.grid = {static_cast<int32_t>(input.grid_thw[0]), static_cast<int32_t>(input.grid_thw[1]),
-                         static_cast<int32_t>(input.grid_thw[2])};
+      attachment.kind = VisualKind::Image;
+      attachment.grid = input.grid_thw;
       attachment.pixel_values.assign(input.pixel_values.begin(), input.pixel_values.end());
       attachment.preprocess_key = key;
       grids.push_back(input.grid_thw);

@@ -1,20 +1,22 @@
 #pragma once
 // What the scheduler needs from a model: static facts, M-RoPE positions for a whole
-// prompt, a KV pool of a given size, and one batched forward step. The Qwen3-VL adapter
-// (qwen3vl_runner.cpp) maps this onto model::Qwen3VLModel and model::ForwardBatch; tests
-// drive the scheduler with a small deterministic model through the same interface.
+// prompt, a KV pool of a given size, and one batched forward step. The scheduler builds
+// the model's own model::ForwardBatch; the Qwen3-VL adapter (qwen3vl_runner.cpp) hands it
+// to model::Qwen3VLModel; tests drive the scheduler with a small deterministic model
+// through the same interface.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "loupe/engine.h"
+#include "model/forward_batch.h"
 
 namespace loupe::engine {
 
 class Sampler;
 
-struct ModelInfo {
+struct RunnerInfo {
   int32_t vocab_size = 0;
   int32_t image_token_id = -1;
   int32_t video_token_id = -1;
@@ -24,35 +26,15 @@ struct ModelInfo {
   SamplingParams generation_defaults;
 };
 
-// One image or video of a request as the model sees it in a step.
-struct StepItem {
-  uint64_t hash = 0;
-  VisualAttachment::Kind kind = VisualAttachment::Kind::Image;
-  VisualGrid grid;
-  const float* pixel_values = nullptr;    // null when features are given
-  std::shared_ptr<const void> features;   // model-specific; filled by forward when null
-  size_t feature_bytes = 0;               // set together with features
-  double vision_ms = 0;                   // time forward spent computing features
-};
+using model::ForwardBatch;
+using model::ForwardMode;
+using model::VisualItem;
 
-enum class StepMode { Extend, Decode };
-
-// One forward step over a batch (model_contract.md ForwardBatch, engine side).
-struct StepBatch {
-  StepMode mode = StepMode::Extend;
-  int32_t batch_size = 0;
-  // per sequence
-  std::vector<int32_t> seq_lens;            // cached prefix + new tokens
-  std::vector<int32_t> extend_prefix_lens;  // tokens already in the KV cache
-  std::vector<int32_t> extend_seq_lens;     // new tokens this step (1 for decode)
-  std::vector<const int32_t*> kv_slots;     // slot of every token [0, seq_lens[b])
-  // per new token, flattened over the batch
-  std::vector<int32_t> input_ids;
-  std::vector<int32_t> positions;           // [3, n] M-RoPE rows (t, h, w)
-  std::vector<int32_t> out_cache_loc;       // KV slot each new token writes
-  std::vector<int32_t> visual_item;         // index into items, or -1 for text
-  std::vector<int32_t> visual_row;          // merged-token row inside that item
-  std::vector<StepItem*> items;
+// One scheduler step: the model's batch, its inputs, and who samples each sequence.
+struct Step {
+  ForwardBatch batch;
+  std::vector<int32_t> input_ids;  // per new token, flattened over the batch
+  std::vector<int32_t> positions;  // [3, n] M-RoPE rows (t, h, w)
   // Sampling inside the runner (on the model's device, so only ids come back): samplers[b]
   // picks sequence b's next token, null when this step does not complete its prompt. A
   // runner that samples fills next_tokens [batch_size] (each already accepted by its
@@ -71,16 +53,16 @@ struct PromptPositions {
 class ModelRunner {
  public:
   virtual ~ModelRunner() = default;
-  virtual const ModelInfo& info() const = 0;
+  virtual const RunnerInfo& info() const = 0;
   // Bytes of device memory still free, for sizing the KV pool from a fraction.
   virtual size_t free_memory() const = 0;
   // Allocates the KV pool (called once, before any forward).
   virtual void allocate_kv(int32_t capacity_slots) = 0;
   virtual PromptPositions positions(const std::vector<int32_t>& input_ids,
-                                    const std::vector<StepItem>& items) = 0;
+                                    const std::vector<VisualItem>& items) = 0;
   // Returns logits [batch_size, vocab] fp32 host for the last new token of each sequence,
-  // or fills batch.next_tokens instead (see StepBatch::samplers).
-  virtual void forward(StepBatch& batch, std::vector<float>& logits) = 0;
+  // or fills step.next_tokens instead (see Step::samplers).
+  virtual void forward(Step& step, std::vector<float>& logits) = 0;
 };
 
 }  // namespace loupe::engine

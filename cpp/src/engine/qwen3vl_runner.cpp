@@ -1,7 +1,7 @@
-// ModelRunner over model::Qwen3VLModel: maps the engine's StepBatch onto the model's
-// ForwardBatch, owns the backend and the KV pool, runs the vision tower for items the
-// feature cache could not supply (timed separately), and turns generation_config.json into
-// the default sampling parameters.
+// ModelRunner over model::Qwen3VLModel: hands the scheduler's ForwardBatch to the model
+// with its KV pool, owns the backend, runs the vision tower for items the feature cache
+// could not supply (timed separately), and turns generation_config.json into the default
+// sampling parameters.
 #include <algorithm>
 #include <chrono>
 #include <unordered_map>
@@ -18,8 +18,6 @@
 
 namespace loupe::engine {
 namespace {
-
-model::GridTHW to_grid(const VisualGrid& g) { return {g.t, g.h, g.w}; }
 
 SamplingParams defaults_from(const model::GenerationConfig& gen) {
   SamplingParams p;
@@ -60,25 +58,25 @@ class Qwen3VLRunner final : public ModelRunner {
     info_.generation_defaults = defaults_from(model::load_generation_config(model_dir));
   }
 
-  const ModelInfo& info() const override { return info_; }
+  const RunnerInfo& info() const override { return info_; }
   size_t free_memory() const override { return backend_->free_memory(); }
 
   void allocate_kv(int32_t capacity) override {
     kv_ = std::make_unique<model::KVCache>(*backend_, model_->config(), capacity);
   }
 
-  PromptPositions positions(const std::vector<int32_t>& ids, const std::vector<StepItem>& items) override {
-    std::vector<model::GridTHW> images, videos;
-    for (const auto& item : items)
-      (item.kind == VisualAttachment::Kind::Image ? images : videos).push_back(to_grid(item.grid));
+  PromptPositions positions(const std::vector<int32_t>& ids, const std::vector<VisualItem>& items) override {
+    std::vector<GridTHW> images, videos;
+    for (const auto& item : items) (item.kind == VisualKind::Image ? images : videos).push_back(item.grid);
     model::RopePositions rope = model::get_rope_index(ids, images, videos, model_->config());
     return {std::move(rope.positions), int32_t(rope.delta)};
   }
 
-  void forward(StepBatch& batch, std::vector<float>& logits) override {
+  void forward(Step& step, std::vector<float>& logits) override {
     LOUPE_CHECK(kv_ != nullptr, Internal, "forward before the KV pool was allocated");
-    std::unordered_map<uint64_t, const StepItem*> encoded;  // same image twice in a step: one tower run
-    for (StepItem* item : batch.items) {
+    ForwardBatch& batch = step.batch;
+    std::unordered_map<uint64_t, const VisualItem*> encoded;  // same image twice in a step: one tower run
+    for (VisualItem* item : batch.items) {
       if (item->features) continue;
       if (auto same = encoded.find(item->hash); same != encoded.end()) {
         item->features = same->second->features;
@@ -86,34 +84,16 @@ class Qwen3VLRunner final : public ModelRunner {
         continue;
       }
       const auto start = std::chrono::steady_clock::now();
-      std::shared_ptr<const model::VisionFeatures> features = model_->encode_vision(item->pixel_values, to_grid(item->grid));
+      std::shared_ptr<const model::VisionFeatures> features = model_->encode_vision(item->pixel_values, item->grid);
       backend_->synchronize();
       item->vision_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
       item->feature_bytes = features->bytes();
       item->features = std::move(features);
       encoded.emplace(item->hash, item);
     }
-    model::ForwardBatch fb;
-    fb.mode = batch.mode == StepMode::Extend ? model::ForwardMode::Extend : model::ForwardMode::Decode;
-    fb.batch_size = batch.batch_size;
-    fb.seq_lens = batch.seq_lens;
-    fb.extend_prefix_lens = batch.extend_prefix_lens;
-    fb.extend_seq_lens = batch.extend_seq_lens;
-    fb.kv_slots = batch.kv_slots;
-    fb.out_cache_loc = batch.out_cache_loc;
-    fb.visual_item = batch.visual_item;
-    fb.visual_row = batch.visual_row;
-    std::vector<model::VisualItem> items(batch.items.size());
-    for (size_t k = 0; k < items.size(); ++k) {
-      items[k].id = int64_t(batch.items[k]->hash);
-      items[k].grid = to_grid(batch.items[k]->grid);
-      items[k].pixel_values = batch.items[k]->pixel_values;
-      items[k].features = std::static_pointer_cast<const model::VisionFeatures>(batch.items[k]->features);
-      fb.items.push_back(&items[k]);
-    }
-    fb.kv_cache = kv_.get();
-    Tensor device_logits = model_->forward_logits(batch.input_ids, batch.positions, fb);
-    sample_on_device(batch, device_logits);
+    batch.kv_cache = kv_.get();
+    Tensor device_logits = model_->forward_logits(step.input_ids, step.positions, batch);
+    sample_on_device(step, device_logits);
     logits.clear();
   }
 
@@ -121,14 +101,14 @@ class Qwen3VLRunner final : public ModelRunner {
   // The step's tokens are drawn where the logits are (Backend::sample): a device backend
   // returns only ids; each request's Sampler supplies its row (penalties, its own RNG draw)
   // and records the pick, so results equal the host sampler's on the same logits.
-  void sample_on_device(StepBatch& batch, Tensor logits) {
-    const size_t rows = size_t(batch.batch_size);
-    LOUPE_CHECK(batch.samplers.size() == rows, Internal, "step has ", batch.samplers.size(), " samplers for ",
+  void sample_on_device(Step& step, Tensor logits) {
+    const size_t rows = size_t(step.batch.batch_size);
+    LOUPE_CHECK(step.samplers.size() == rows, Internal, "step has ", step.samplers.size(), " samplers for ",
                 rows, " sequences");
-    batch.next_tokens.assign(rows, -1);
+    step.next_tokens.assign(rows, -1);
     SamplingBatch sampling;
     bool any = false;
-    for (Sampler* s : batch.samplers) {
+    for (Sampler* s : step.samplers) {
       if (s) {
         s->add_row(sampling);
         any = true;
@@ -140,16 +120,16 @@ class Qwen3VLRunner final : public ModelRunner {
     std::vector<int32_t> ids(rows);
     backend_->sample(ids.data(), logits, sampling);
     for (size_t b = 0; b < rows; ++b) {
-      if (!batch.samplers[b]) continue;
-      batch.samplers[b]->accept(ids[b]);
-      batch.next_tokens[b] = ids[b];
+      if (!step.samplers[b]) continue;
+      step.samplers[b]->accept(ids[b]);
+      step.next_tokens[b] = ids[b];
     }
   }
 
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<model::Qwen3VLModel> model_;
   std::unique_ptr<model::KVCache> kv_;
-  ModelInfo info_;
+  RunnerInfo info_;
 };
 
 }  // namespace

@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 struct RequestState {
   uint64_t id = 0;
   Request request;
-  std::vector<StepItem> items;          // one per attachment, pixels point into request.visuals
+  std::vector<VisualItem> items;          // one per attachment, pixels point into request.visuals
   std::vector<int32_t> visual_item;     // per prompt token: item index or -1
   std::vector<int32_t> visual_row;      // per prompt token: merged row inside the item
   Clock::time_point submitted;

@@ -33,7 +33,7 @@ Scheduler::Scheduler(std::unique_ptr<ModelRunner> runner, const EngineOptions& o
   LOUPE_CHECK(runner_ != nullptr, InvalidArgument, "engine needs a model runner");
   info_ = runner_->info();
   LOUPE_CHECK(info_.vocab_size > 0 && info_.kv_bytes_per_token > 0 && info_.spatial_merge > 0, Internal,
-              "model runner reports an incomplete ModelInfo");
+              "model runner reports incomplete RunnerInfo");
   LOUPE_CHECK(options.max_running >= 1, InvalidArgument, "max_running must be >= 1");
   LOUPE_CHECK(options.max_batch_tokens >= 1, InvalidArgument, "max_batch_tokens must be >= 1");
   LOUPE_CHECK(options.chunk_size >= 1, InvalidArgument, "chunk_size must be >= 1");
@@ -89,21 +89,22 @@ void Scheduler::validate(RequestState& r) const {
   int64_t visual_total = 0;
   for (size_t k = 0; k < visuals.size(); ++k) {
     const auto& v = visuals[k];
-    LOUPE_CHECK(v.grid.t >= 1 && v.grid.h >= 1 && v.grid.w >= 1 && v.grid.h % merge == 0 &&
-                    v.grid.w % merge == 0,
+    constexpr int64_t kMaxSide = int64_t(1) << 20;  // bounds t*h*w far inside int64
+    LOUPE_CHECK(v.grid.t >= 1 && v.grid.h >= 1 && v.grid.w >= 1 && v.grid.t <= kMaxSide && v.grid.h <= kMaxSide &&
+                    v.grid.w <= kMaxSide && v.grid.h % merge == 0 && v.grid.w % merge == 0,
                 InvalidArgument, "attachment ", k, " has grid (", v.grid.t, ", ", v.grid.h, ", ", v.grid.w,
-                "); h and w must be positive multiples of ", merge);
-    const int64_t patches = int64_t(v.grid.t) * v.grid.h * v.grid.w;
+                "); h and w must be positive multiples of ", merge, ", each side at most ", kMaxSide);
+    const int64_t patches = v.grid.patches();
     if (info_.patch_dim > 0)
       LOUPE_CHECK(int64_t(v.pixel_values.size()) == patches * info_.patch_dim, InvalidArgument, "attachment ", k,
                   " has ", v.pixel_values.size(), " pixel values, expected ", patches, " x ", info_.patch_dim);
     LOUPE_CHECK(!v.pixel_values.empty(), InvalidArgument, "attachment ", k, " has no pixel values");
     visual_total += patches / (int64_t(merge) * merge);
-    StepItem item;
+    VisualItem item;
     item.kind = v.kind;
     item.grid = v.grid;
     item.pixel_values = v.pixel_values.data();
-    item.hash = hash_visual_item(int(v.kind), v.grid.t, v.grid.h, v.grid.w, v.preprocess_key,
+    item.hash = hash_visual_item(v.kind, v.grid, v.preprocess_key,
                                  v.pixel_values.data(), v.pixel_values.size());
     r.items.push_back(std::move(item));
   }
@@ -326,14 +327,14 @@ void Scheduler::step() {
   constexpr int kMaxPrefillsBeforeDecode = 4;
   if (prefills_in_a_row_ >= kMaxPrefillsBeforeDecode && build_decode(chunks)) {
     prefills_in_a_row_ = 0;
-    return run(chunks, StepMode::Decode);
+    return run(chunks, ForwardMode::Decode);
   }
   if (build_prefill(chunks)) {
     ++prefills_in_a_row_;
-    return run(chunks, StepMode::Extend);
+    return run(chunks, ForwardMode::Extend);
   }
   prefills_in_a_row_ = 0;
-  if (build_decode(chunks)) return run(chunks, StepMode::Decode);
+  if (build_decode(chunks)) return run(chunks, ForwardMode::Decode);
   // Nothing could run: running requests hold the memory the others need. Give the newest
   // one's memory back (it re-runs later, its output so far kept).
   if (!running_.empty()) return retract(*running_.back());
@@ -452,8 +453,9 @@ bool Scheduler::build_decode(std::vector<Chunk>& chunks) {
   return !chunks.empty();
 }
 
-void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
-  StepBatch batch;
+void Scheduler::run(std::vector<Chunk>& chunks, ForwardMode mode) {
+  Step step;
+  ForwardBatch& batch = step.batch;
   batch.mode = mode;
   batch.batch_size = int32_t(chunks.size());
   std::vector<int32_t> rows[3];
@@ -465,11 +467,11 @@ void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
     batch.extend_prefix_lens.push_back(c.begin);
     batch.extend_seq_lens.push_back(c.end - c.begin);
     batch.kv_slots.push_back(r.kv_slots.data());
-    batch.samplers.push_back(c.end == r.seq_len() ? r.sampler.get() : nullptr);
+    step.samplers.push_back(c.end == r.seq_len() ? r.sampler.get() : nullptr);
     const int32_t prompt_len = r.prompt_len();
     int32_t last_item = -1, last_index = -1;
     for (int32_t i = c.begin; i < c.end; ++i) {
-      batch.input_ids.push_back(r.token(i));
+      step.input_ids.push_back(r.token(i));
       batch.out_cache_loc.push_back(r.kv_slots[size_t(i)]);
       int32_t item = -1, row = 0;
       if (i < prompt_len) {
@@ -481,13 +483,13 @@ void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
       }
       if (item >= 0) {
         if (item != last_item) {  // items are contiguous runs: one entry per run in this chunk
-          StepItem* step_item = &r.items[size_t(item)];
-          if (!step_item->features && options_.vision_cache_bytes > 0) {
-            if (auto cached = features_.get(step_item->hash)) step_item->features = std::move(cached);
+          VisualItem* visual = &r.items[size_t(item)];
+          if (!visual->features && options_.vision_cache_bytes > 0) {
+            if (auto cached = features_.get(visual->hash)) visual->features = std::move(cached);
           }
-          item_was_empty.push_back(!step_item->features);
-          step_item->vision_ms = 0;
-          batch.items.push_back(step_item);
+          item_was_empty.push_back(!visual->features);
+          visual->vision_ms = 0;
+          batch.items.push_back(visual);
           item_owner.push_back(&r);
           last_item = item;
           last_index = int32_t(batch.items.size()) - 1;
@@ -499,12 +501,12 @@ void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
       batch.visual_row.push_back(row);
     }
   }
-  for (const auto& row : rows) batch.positions.insert(batch.positions.end(), row.begin(), row.end());
+  for (const auto& row : rows) step.positions.insert(step.positions.end(), row.begin(), row.end());
 
   const auto start = Clock::now();
   try {
-    runner_->forward(batch, logits_);
-    LOUPE_CHECK(batch.next_tokens.size() == size_t(batch.batch_size) ||
+    runner_->forward(step, logits_);
+    LOUPE_CHECK(step.next_tokens.size() == size_t(batch.batch_size) ||
                     logits_.size() >= size_t(batch.batch_size) * size_t(info_.vocab_size),
                 Internal, "model returned ", logits_.size(), " logits for a batch of ", batch.batch_size);
   } catch (...) {
@@ -513,27 +515,27 @@ void Scheduler::run(std::vector<Chunk>& chunks, StepMode mode) {
     return;
   }
   const double elapsed = ms_since(start);
-  (mode == StepMode::Extend ? counters_.prefill_steps : counters_.decode_steps) += 1;
+  (mode == ForwardMode::Extend ? counters_.prefill_steps : counters_.decode_steps) += 1;
 
   for (size_t k = 0; k < batch.items.size(); ++k) {
-    StepItem* item = batch.items[k];
+    VisualItem* item = batch.items[k];
     if (!item_was_empty[k] || !item->features) continue;
     item_owner[k]->result.timings.vision_ms += item->vision_ms;
     if (options_.vision_cache_bytes > 0) features_.put(item->hash, item->features, item->feature_bytes);
   }
   for (size_t b = 0; b < chunks.size(); ++b) {
     RequestState& r = *chunks[b].req;
-    (mode == StepMode::Extend ? r.result.timings.prefill_ms : r.result.timings.decode_ms) += elapsed;
-    if (mode == StepMode::Extend) counters_.prefill_tokens += chunks[b].end - chunks[b].begin;
+    (mode == ForwardMode::Extend ? r.result.timings.prefill_ms : r.result.timings.decode_ms) += elapsed;
+    if (mode == ForwardMode::Extend) counters_.prefill_tokens += chunks[b].end - chunks[b].begin;
     if (r.kv_len() >= r.prompt_len())  // prompt done: features no longer needed here
       for (auto& item : r.items) item.features.reset();
     if (chunks[b].end == r.seq_len()) {
-      const int32_t token = batch.next_tokens.empty()
+      const int32_t token = step.next_tokens.empty()
                                 ? r.sampler->sample(&logits_[b * size_t(info_.vocab_size)], info_.vocab_size)
-                                : batch.next_tokens[b];
+                                : step.next_tokens[b];
       after_token(r, token);
     }
-    if (!r.finished && mode == StepMode::Extend) cache_progress(r);
+    if (!r.finished && mode == ForwardMode::Extend) cache_progress(r);
   }
 }
 

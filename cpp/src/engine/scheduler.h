@@ -31,7 +31,7 @@ class Scheduler {
   std::shared_ptr<RequestState> submit(Request request);  // thread-safe
   bool cancel(uint64_t id);                                // thread-safe
   EngineStats stats() const;                               // thread-safe
-  const ModelInfo& info() const { return info_; }
+  const RunnerInfo& info() const { return info_; }
   void close();                                            // thread-safe, idempotent
 
  private:
@@ -53,7 +53,7 @@ class Scheduler {
   bool computed_in_this_step(const RequestState& r, const std::vector<Chunk>& chunks) const;
   bool reserve(int32_t n, std::vector<int32_t>& out);  // evicts from the radix cache if needed
   bool admit(const std::shared_ptr<RequestState>& r, int32_t budget, std::vector<Chunk>& chunks);
-  void run(std::vector<Chunk>& chunks, StepMode mode);
+  void run(std::vector<Chunk>& chunks, ForwardMode mode);
   void after_token(RequestState& r, int32_t token);
   void cache_progress(RequestState& r);
   void release_kv(RequestState& r, bool keep_computed);
@@ -64,7 +64,7 @@ class Scheduler {
   void publish_stats(uint64_t finished_id = 0);  // also forgets a finished request
 
   std::unique_ptr<ModelRunner> runner_;
-  ModelInfo info_;
+  RunnerInfo info_;
   EngineOptions options_;
   std::unique_ptr<KvSlotAllocator> allocator_;
   std::unique_ptr<RadixCache> radix_;

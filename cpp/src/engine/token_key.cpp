@@ -7,12 +7,12 @@
 
 namespace loupe::engine {
 
-uint64_t hash_visual_item(int kind, int32_t t, int32_t h, int32_t w, std::string_view preprocess_key,
+uint64_t hash_visual_item(VisualKind kind, const GridTHW& grid, std::string_view preprocess_key,
                           const float* pixel_values, size_t count) {
   XXH3_state_t state;
   LOUPE_CHECK(XXH3_64bits_reset(&state) == XXH_OK, Internal, "xxhash reset failed");
   // Fixed-width header first, then a length-prefixed key, so field boundaries cannot shift.
-  const int64_t header[5] = {kind, t, h, w, int64_t(preprocess_key.size())};
+  const int64_t header[5] = {int64_t(kind), grid.t, grid.h, grid.w, int64_t(preprocess_key.size())};
   XXH3_64bits_update(&state, header, sizeof(header));
   XXH3_64bits_update(&state, preprocess_key.data(), preprocess_key.size());
   XXH3_64bits_update(&state, pixel_values, count * sizeof(float));

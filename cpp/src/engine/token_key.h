@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string_view>
 
+#include "loupe/visual.h"
+
 namespace loupe::engine {
 
 using TokenKey = uint64_t;
@@ -35,7 +37,7 @@ inline constexpr bool is_visual_key(TokenKey key) { return (key & kVisualKeyTag)
 
 // 64-bit XXH3 over everything that determines a visual item's features: kind, grid,
 // preprocessing settings and the pixel bytes.
-uint64_t hash_visual_item(int kind, int32_t t, int32_t h, int32_t w, std::string_view preprocess_key,
+uint64_t hash_visual_item(VisualKind kind, const GridTHW& grid, std::string_view preprocess_key,
                           const float* pixel_values, size_t count);
 
 }  // namespace loupe::engine

@@ -4,12 +4,12 @@
 
 namespace loupe::engine {
 
-VisualTokenMap map_visual_tokens(std::span<const int32_t> ids, std::span<const StepItem> items,
-                                 const ModelInfo& info) {
+VisualTokenMap map_visual_tokens(std::span<const int32_t> ids, std::span<const VisualItem> items,
+                                 const RunnerInfo& info) {
   const int64_t merge = info.spatial_merge;
   std::vector<int64_t> expected(items.size());
   for (size_t k = 0; k < items.size(); ++k)
-    expected[k] = int64_t(items[k].grid.t) * (items[k].grid.h / merge) * (items[k].grid.w / merge);
+    expected[k] = items[k].grid.merged_tokens(merge);
   auto per_frame = [&](size_t k) { return expected[k] / items[k].grid.t; };
 
   VisualTokenMap map;
@@ -20,13 +20,13 @@ VisualTokenMap map_visual_tokens(std::span<const int32_t> ids, std::span<const S
   for (size_t i = 0; i < ids.size(); ++i) {
     const bool image = ids[i] == info.image_token_id, video = ids[i] == info.video_token_id;
     if (!image && !video) {
-      LOUPE_CHECK(row == 0 || (items[item].kind == VisualAttachment::Kind::Video && row % per_frame(item) == 0),
+      LOUPE_CHECK(row == 0 || (items[item].kind == VisualKind::Video && row % per_frame(item) == 0),
                   InvalidArgument, "attachment ", item, " has ", row, " placeholder tokens, expected ", expected[item]);
       continue;
     }
     LOUPE_CHECK(item < items.size(), InvalidArgument, "prompt has more visual placeholder tokens than the ",
                 items.size(), " attachments need");
-    const auto kind = image ? VisualAttachment::Kind::Image : VisualAttachment::Kind::Video;
+    const auto kind = image ? VisualKind::Image : VisualKind::Video;
     LOUPE_CHECK(items[item].kind == kind, InvalidArgument, "attachment ", item, " is ", image ? "a video" : "an image",
                 " but its placeholder tokens are ", image ? "image" : "video", " pads");
     map.visual_item[i] = int32_t(item);

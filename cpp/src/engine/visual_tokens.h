@@ -20,7 +20,7 @@ struct VisualTokenMap {
 // count of `<|video_pad|>` ids, which text (its timestamps) may interrupt only between
 // frame groups. Any other layout, a kind that differs from its run, or a count that
 // differs from the grid is Error(InvalidArgument), as HF's processor refuses it.
-VisualTokenMap map_visual_tokens(std::span<const int32_t> ids, std::span<const StepItem> items,
-                                 const ModelInfo& info);
+VisualTokenMap map_visual_tokens(std::span<const int32_t> ids, std::span<const VisualItem> items,
+                                 const RunnerInfo& info);
 
 }  // namespace loupe::engine

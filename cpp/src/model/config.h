@@ -8,16 +8,9 @@
 #include <string>
 #include <vector>
 
-namespace loupe::model {
+#include "loupe/visual.h"
 
-// Patch grid of one image or video, in patch units (t = temporal groups).
-struct GridTHW {
-  int64_t t = 1, h = 0, w = 0;
-  int64_t patches() const { return t * h * w; }
-  // Tokens after the 2x2 (merge x merge) patch merger.
-  int64_t merged_tokens(int64_t merge) const { return t * (h / merge) * (w / merge); }
-  bool operator==(const GridTHW&) const = default;
-};
+namespace loupe::model {
 
 struct TextConfig {
   int64_t vocab_size = 0, hidden_size = 0, intermediate_size = 0, num_hidden_layers = 0;

@@ -1,12 +1,13 @@
 #pragma once
 // ForwardBatch: everything one model step needs besides input_ids and positions
-// (sglang lineage). The engine fills it; the model never allocates KV slots itself.
+// (sglang lineage). The scheduler fills it; the model never allocates KV slots itself.
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
 
 #include "backend/backend.h"
-#include "model/config.h"
+#include "loupe/visual.h"
 
 namespace loupe::model {
 
@@ -22,12 +23,23 @@ struct VisionFeatures {
   size_t bytes() const;
 };
 
-struct VisualItem {                                // one image, or one video, of one request
-  int64_t id = 0;                                  // stable per request item (engine assigns)
-  GridTHW grid;                                    // patch grid (t, h, w)
-  const float* pixel_values = nullptr;             // [t*h*w, C*Tp*P*P] host fp32; may be null if features given
-  std::shared_ptr<const VisionFeatures> features;  // computed by the model when null (engine may cache them)
+// One image or video of one request, as a step sees it.
+struct VisualItem {
+  uint64_t hash = 0;  // pixels, grid and preprocessing: the key of the feature and prefix caches
+  VisualKind kind = VisualKind::Image;
+  GridTHW grid;
+  const float* pixel_values = nullptr;   // [t*h*w, C*Tp*P*P] host fp32; may be null when features are given
+  // The model's features (VisionFeatures for Qwen3-VL), computed by forward when null;
+  // opaque to the engine, which may cache and hand them back.
+  std::shared_ptr<const void> features;
+  size_t feature_bytes = 0;              // set together with features
+  double vision_ms = 0;                  // time spent computing them in this step
 };
+
+// The features of an item, which this model (encode_vision) produced.
+inline const VisionFeatures& features_of(const VisualItem& item) {
+  return *static_cast<const VisionFeatures*>(item.features.get());
+}
 
 struct ForwardBatch {
   ForwardMode mode = ForwardMode::Extend;
@@ -42,7 +54,7 @@ struct ForwardBatch {
   std::vector<int32_t> visual_item;         // index into `items`, or -1 for text tokens
   std::vector<int32_t> visual_row;          // merged-token row inside that item's features
   std::vector<VisualItem*> items;
-  KVCache* kv_cache = nullptr;
+  KVCache* kv_cache = nullptr;              // set by whoever owns the pool (the model runner)
 };
 
 }  // namespace loupe::model

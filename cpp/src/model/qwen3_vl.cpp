@@ -107,10 +107,11 @@ Tensor Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::spa
     VisualItem* item = batch.items[index];
     LOUPE_CHECK(item != nullptr, InvalidArgument, "forward: visual item ", index, " is null");
     if (!item->features) item->features = encode_vision(item->pixel_values, item->grid);
+    const VisionFeatures& features = features_of(*item);
     const int64_t expected = item->grid.merged_tokens(M);
-    LOUPE_CHECK(item->features->rows() == expected &&
-                    item->features->deepstack.size() == config_.vision.deepstack_visual_indexes.size(),
-                InvalidArgument, "forward: visual item ", index, " has ", item->features->rows(),
+    LOUPE_CHECK(features.rows() == expected &&
+                    features.deepstack.size() == config_.vision.deepstack_visual_indexes.size(),
+                InvalidArgument, "forward: visual item ", index, " has ", features.rows(),
                 " feature rows, its grid needs ", expected);
     for (int32_t r : rows.second)
       LOUPE_CHECK(r >= 0 && r < expected, InvalidArgument, "forward: visual row ", r, " outside item ", index,
@@ -127,7 +128,7 @@ Tensor Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::spa
   };
   std::vector<Placement> placements;
   for (auto& [index, rows] : per_item) {
-    Placement p{upload_i32(be, rows.first), upload_i32(be, rows.second), batch.items[index]->features.get(),
+    Placement p{upload_i32(be, rows.first), upload_i32(be, rows.second), &features_of(*batch.items[index]),
                 int64_t(rows.first.size())};
     Buffer tmp(be, act, {p.count, D});
     be.gather_rows(tmp, p.features->main, p.rows);

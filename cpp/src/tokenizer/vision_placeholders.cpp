@@ -9,12 +9,12 @@ namespace loupe {
 namespace {
 
 int64_t tokens_per_group(const GridTHW& grid, int merge_size) {
-  LOUPE_CHECK(grid[0] > 0 && grid[1] > 0 && grid[2] > 0, InvalidArgument, "vision grid (", grid[0], ", ",
-              grid[1], ", ", grid[2], ") must be positive");
-  LOUPE_CHECK(merge_size > 0 && grid[1] % merge_size == 0 && grid[2] % merge_size == 0, InvalidArgument,
-              "vision grid (", grid[0], ", ", grid[1], ", ", grid[2], ") is not divisible by the merge size ",
+  LOUPE_CHECK(grid.t > 0 && grid.h > 0 && grid.w > 0, InvalidArgument, "vision grid (", grid.t, ", ",
+              grid.h, ", ", grid.w, ") must be positive");
+  LOUPE_CHECK(merge_size > 0 && grid.h % merge_size == 0 && grid.w % merge_size == 0, InvalidArgument,
+              "vision grid (", grid.t, ", ", grid.h, ", ", grid.w, ") is not divisible by the merge size ",
               merge_size);
-  return grid[1] * grid[2] / (int64_t{merge_size} * merge_size);
+  return grid.h * grid.w / (int64_t{merge_size} * merge_size);
 }
 
 std::string repeat(const std::string& token, int64_t count) {
@@ -33,8 +33,8 @@ std::string one_decimal(double seconds) {
 
 std::string video_expansion(const VideoPlaceholder& video, const VisionTokens& tokens) {
   const int64_t per_group = tokens_per_group(video.grid, tokens.merge_size);
-  LOUPE_CHECK(static_cast<int64_t>(video.timestamps.size()) == video.grid[0], InvalidArgument, "video has ",
-              video.grid[0], " temporal groups but ", video.timestamps.size(), " timestamps");
+  LOUPE_CHECK(static_cast<int64_t>(video.timestamps.size()) == video.grid.t, InvalidArgument, "video has ",
+              video.grid.t, " temporal groups but ", video.timestamps.size(), " timestamps");
   const std::string pads = repeat(tokens.video_pad, per_group);
   std::string out;
   for (double seconds : video.timestamps) {
@@ -65,7 +65,7 @@ std::vector<double> video_group_timestamps(const std::vector<int64_t>& sampled_f
 }
 
 int64_t vision_token_count(const GridTHW& grid, int merge_size) {
-  return grid[0] * tokens_per_group(grid, merge_size);
+  return grid.t * tokens_per_group(grid, merge_size);
 }
 
 std::string expand_vision_placeholders(std::string_view prompt, const std::vector<GridTHW>& images,

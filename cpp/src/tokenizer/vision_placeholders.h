@@ -10,14 +10,13 @@
 #include <string_view>
 #include <vector>
 
-namespace loupe {
+#include "loupe/visual.h"
 
-// (t, gh, gw) of one image or video in patches, as the image processor computes it.
-using GridTHW = std::array<int64_t, 3>;
+namespace loupe {
 
 struct VideoPlaceholder {
   GridTHW grid;
-  std::vector<double> timestamps;  // seconds, one per temporal group (grid[0] of them)
+  std::vector<double> timestamps;  // seconds, one per temporal group (grid.t of them)
 };
 
 struct VisionTokens {

@@ -37,9 +37,9 @@ Prompt prompt_of(const GoldenCase& c, int64_t patch_dim, std::vector<float>& img
   img = c.inputs->has("pixel_values") ? c.inputs->f32("pixel_values") : std::vector<float>{};
   vid = c.inputs->has("pixel_values_videos") ? c.inputs->f32("pixel_values_videos") : std::vector<float>{};
   int64_t off = 0;
-  for (const GridTHW& g : c.image_grids) p.images.push_back({img.data() + off * patch_dim, g}), off += g.patches();
+  for (const GridTHW& g : c.image_grids) p.images.push_back(visual_item(img.data() + off * patch_dim, g)), off += g.patches();
   off = 0;
-  for (const GridTHW& g : c.video_grids) p.videos.push_back({vid.data() + off * patch_dim, g}), off += g.patches();
+  for (const GridTHW& g : c.video_grids) p.videos.push_back(visual_item(vid.data() + off * patch_dim, g, VisualKind::Video)), off += g.patches();
   return p;
 }
 

@@ -16,7 +16,7 @@ struct Case {
 };
 
 inline VisualAttachment toy_image(int32_t h, int32_t w, float seed, int32_t t = 1,
-                                  VisualAttachment::Kind kind = VisualAttachment::Kind::Image) {
+                                  VisualKind kind = VisualKind::Image) {
   VisualAttachment a;
   a.kind = kind;
   a.grid = {t, h, w};
@@ -37,8 +37,8 @@ inline Case toy_image_case(std::vector<int32_t> prefix, VisualAttachment image, 
   Case c;
   c.ids = std::move(prefix);
   c.ids.push_back(ToyModel::kVisionStart);
-  const int32_t pads = image.grid.t * image.grid.h * image.grid.w / 4;
-  const int32_t pad = image.kind == VisualAttachment::Kind::Image ? ToyModel::kImagePad : ToyModel::kVideoPad;
+  const int32_t pads = int32_t(image.grid.patches() / 4);
+  const int32_t pad = image.kind == VisualKind::Image ? ToyModel::kImagePad : ToyModel::kVideoPad;
   c.ids.insert(c.ids.end(), size_t(pads), pad);
   c.ids.push_back(ToyModel::kVisionEnd);
   c.ids.insert(c.ids.end(), suffix.begin(), suffix.end());

@@ -76,8 +76,8 @@ inline Request golden_request(const std::string& case_name) {
     size_t row = 0;
     for (size_t k = 0; k + 2 < g.size(); k += 3) {
       VisualAttachment a;
-      a.kind = std::string(kind) == "image" ? VisualAttachment::Kind::Image : VisualAttachment::Kind::Video;
-      a.grid = {int32_t(g[k]), int32_t(g[k + 1]), int32_t(g[k + 2])};
+      a.kind = std::string(kind) == "image" ? VisualKind::Image : VisualKind::Video;
+      a.grid = {g[k], g[k + 1], g[k + 2]};
       const size_t rows = size_t(g[k] * g[k + 1] * g[k + 2]);
       a.pixel_values.assign(pixels.begin() + ptrdiff_t(row * size_t(patch_dim)),
                             pixels.begin() + ptrdiff_t((row + rows) * size_t(patch_dim)));

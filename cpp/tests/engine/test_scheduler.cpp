@@ -21,7 +21,7 @@ std::vector<Case> golden_like_cases() {
   cases.push_back({toy_text(23, 2), {}});
   cases.push_back(toy_image_case(toy_text(4, 3), toy_image(4, 4, 1.0f), toy_text(6, 4)));    // 4 visual tokens
   cases.push_back(toy_image_case(toy_text(2, 5), toy_image(6, 4, 2.0f), toy_text(9, 6)));    // 6
-  cases.push_back(toy_image_case(toy_text(3, 7), toy_image(4, 4, 3.0f, 2, VisualAttachment::Kind::Video),
+  cases.push_back(toy_image_case(toy_text(3, 7), toy_image(4, 4, 3.0f, 2, VisualKind::Video),
                                  toy_text(5, 8)));                                           // video, 8
   cases.push_back(toy_image_case(toy_text(7, 9), toy_image(8, 8, 4.0f), toy_text(3, 10)));   // 16
   return cases;
@@ -276,7 +276,7 @@ TEST(Scheduler, RejectsInvalidRequestsWithClearErrors) {
   wrong_pixels.visuals[0].pixel_values.pop_back();
   EXPECT_EQ(kind_of(wrong_pixels), error_kind_name(ErrorKind::InvalidArgument));
   Request wrong_kind = make_request(good);
-  wrong_kind.visuals[0].kind = VisualAttachment::Kind::Video;
+  wrong_kind.visuals[0].kind = VisualKind::Video;
   EXPECT_EQ(kind_of(wrong_kind), error_kind_name(ErrorKind::InvalidArgument));
   EXPECT_EQ(kind_of(make_request(good, 60)), error_kind_name(ErrorKind::LimitExceeded));  // 10 + 60 > 63 slots
   Request stop_string = make_request(good);

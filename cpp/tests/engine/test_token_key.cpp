@@ -8,6 +8,7 @@
 #include "engine/token_key.h"
 
 using namespace loupe::engine;
+using loupe::VisualKind;
 
 TEST(TokenKey, VisualKeysAreDisjointFromVocabulary) {
   std::set<TokenKey> seen;
@@ -24,14 +25,14 @@ TEST(TokenKey, VisualKeysAreDisjointFromVocabulary) {
 TEST(TokenKey, ItemHashCoversPixelsGridAndPreprocessing) {
   std::vector<float> pixels(64);
   for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = float(i) * 0.25f;
-  const uint64_t base = hash_visual_item(0, 1, 2, 2, "min=65536", pixels.data(), pixels.size());
-  EXPECT_EQ(base, hash_visual_item(0, 1, 2, 2, "min=65536", pixels.data(), pixels.size()));
-  EXPECT_NE(base, hash_visual_item(1, 1, 2, 2, "min=65536", pixels.data(), pixels.size()));
-  EXPECT_NE(base, hash_visual_item(0, 1, 4, 1, "min=65536", pixels.data(), pixels.size()));
-  EXPECT_NE(base, hash_visual_item(0, 1, 2, 2, "min=1024", pixels.data(), pixels.size()));
+  const uint64_t base = hash_visual_item(VisualKind::Image, {1, 2, 2}, "min=65536", pixels.data(), pixels.size());
+  EXPECT_EQ(base, hash_visual_item(VisualKind::Image, {1, 2, 2}, "min=65536", pixels.data(), pixels.size()));
+  EXPECT_NE(base, hash_visual_item(VisualKind::Video, {1, 2, 2}, "min=65536", pixels.data(), pixels.size()));
+  EXPECT_NE(base, hash_visual_item(VisualKind::Image, {1, 4, 1}, "min=65536", pixels.data(), pixels.size()));
+  EXPECT_NE(base, hash_visual_item(VisualKind::Image, {1, 2, 2}, "min=1024", pixels.data(), pixels.size()));
   auto changed = pixels;
   changed[63] = std::nextafter(changed[63], 100.0f);  // one ulp in the last value
-  EXPECT_NE(base, hash_visual_item(0, 1, 2, 2, "min=65536", changed.data(), changed.size()));
+  EXPECT_NE(base, hash_visual_item(VisualKind::Image, {1, 2, 2}, "min=65536", changed.data(), changed.size()));
 }
 
 TEST(FeatureCache, EvictsLeastRecentlyUsedWithinByteBudget) {

@@ -37,7 +37,7 @@ class ToyModel : public ModelRunner {
     info_.generation_defaults.max_new_tokens = 8;
   }
 
-  const ModelInfo& info() const override { return info_; }
+  const RunnerInfo& info() const override { return info_; }
   size_t free_memory() const override { return size_t(1) << 20; }
   void allocate_kv(int32_t capacity) override {
     kv_.assign(size_t(capacity), 0);
@@ -45,7 +45,7 @@ class ToyModel : public ModelRunner {
   }
 
   // get_rope_index for images/videos (t-major, then h, w over merged tokens).
-  PromptPositions positions(const std::vector<int32_t>& ids, const std::vector<StepItem>& items) override {
+  PromptPositions positions(const std::vector<int32_t>& ids, const std::vector<VisualItem>& items) override {
     const size_t n = ids.size();
     PromptPositions out;
     out.positions.assign(3 * n, 0);
@@ -57,8 +57,8 @@ class ToyModel : public ModelRunner {
         ++next, ++i;
         continue;
       }
-      const VisualGrid g = items.at(item++).grid;
-      const int32_t gh = g.h / 2, gw = g.w / 2, count = g.t * gh * gw;
+      const GridTHW g = items.at(item++).grid;
+      const int32_t gh = int32_t(g.h / 2), gw = int32_t(g.w / 2), count = int32_t(g.t) * gh * gw;
       int32_t top = next;
       for (int32_t r = 0; r < count; ++r, ++i) {
         const int32_t p[3] = {next + r / (gh * gw), next + (r / gw) % gh, next + r % gw};
@@ -73,15 +73,16 @@ class ToyModel : public ModelRunner {
     return out;
   }
 
-  void forward(StepBatch& batch, std::vector<float>& logits) override {
+  void forward(Step& step, std::vector<float>& logits) override {
+    const ForwardBatch& batch = step.batch;
     const int call = ++forward_calls;
     if (fail_on_call == call) throw Error(ErrorKind::Internal, "toy model failure injected");
     if (step_delay_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(step_delay_us));
-    const size_t n = batch.input_ids.size();
-    LOUPE_CHECK(batch.positions.size() == 3 * n && batch.out_cache_loc.size() == n && batch.visual_item.size() == n &&
+    const size_t n = step.input_ids.size();
+    LOUPE_CHECK(step.positions.size() == 3 * n && batch.out_cache_loc.size() == n && batch.visual_item.size() == n &&
                     batch.visual_row.size() == n,
                 Internal, "inconsistent step batch");
-    for (StepItem* item : batch.items) {
+    for (VisualItem* item : batch.items) {
       if (item->features) continue;
       ++vision_calls;
       item->features = encode(*item);
@@ -92,7 +93,7 @@ class ToyModel : public ModelRunner {
     size_t tok = 0;
     for (int32_t b = 0; b < batch.batch_size; ++b) {
       LOUPE_CHECK(batch.seq_lens[b] == batch.extend_prefix_lens[b] + batch.extend_seq_lens[b], Internal, "seq_lens");
-      if (batch.mode == StepMode::Decode) LOUPE_CHECK(batch.extend_seq_lens[b] == 1, Internal, "decode of >1 token");
+      if (batch.mode == ForwardMode::Decode) LOUPE_CHECK(batch.extend_seq_lens[b] == 1, Internal, "decode of >1 token");
       const int32_t* slots = batch.kv_slots[b];
       uint64_t state = 0;
       for (int32_t j = 0; j < batch.extend_seq_lens[b]; ++j, ++tok) {
@@ -106,10 +107,10 @@ class ToyModel : public ModelRunner {
           const auto& rows = *static_cast<const std::vector<uint64_t>*>(batch.items.at(size_t(batch.visual_item[tok]))->features.get());
           embed = rows.at(size_t(batch.visual_row[tok]));
         } else {  // generated placeholder ids are plain text tokens, as in HF decode
-          embed = mix64(uint64_t(batch.input_ids[tok]) * 0x100000001b3ull);
+          embed = mix64(uint64_t(step.input_ids[tok]) * 0x100000001b3ull);
         }
-        const uint64_t pos = uint64_t(batch.positions[tok]) * 0x1f1f + uint64_t(batch.positions[n + tok]) * 0x3e3e3 +
-                             uint64_t(batch.positions[2 * n + tok]) * 0x7c7c7c7;
+        const uint64_t pos = uint64_t(step.positions[tok]) * 0x1f1f + uint64_t(step.positions[n + tok]) * 0x3e3e3 +
+                             uint64_t(step.positions[2 * n + tok]) * 0x7c7c7c7;
         state = mix64(prev ^ mix64(far + 0x77) ^ mix64(embed) ^ mix64(pos + 1));
         kv_[size_t(slot)] = state;
         written_[size_t(slot)] = 1;
@@ -129,7 +130,7 @@ class ToyModel : public ModelRunner {
     LOUPE_CHECK(slot > 0 && size_t(slot) < kv_.size() && written_[size_t(slot)], Internal, "read of unwritten KV slot ", slot);
     return kv_[size_t(slot)];
   }
-  static std::shared_ptr<const void> encode(const StepItem& item) {
+  static std::shared_ptr<const void> encode(const VisualItem& item) {
     const size_t patches = size_t(item.grid.t) * item.grid.h * item.grid.w;
     auto rows = std::make_shared<std::vector<uint64_t>>(patches / 4);
     for (size_t r = 0; r < rows->size(); ++r) {
@@ -144,7 +145,7 @@ class ToyModel : public ModelRunner {
     return rows;
   }
 
-  ModelInfo info_;
+  RunnerInfo info_;
   std::vector<uint64_t> kv_;
   std::vector<uint8_t> written_;
 };

@@ -178,7 +178,7 @@ TEST(Preprocess, RejectsExtremeAspectRatioAndBadOptions) {
   EXPECT_EQ(kind_of([&] { preprocess_image(line); }), ErrorKind::BadImage);
   line.width = 200;
   line.pixels.resize(200 * 3);
-  EXPECT_EQ(preprocess_image(line).grid_thw[0], 1);
+  EXPECT_EQ(preprocess_image(line).grid_thw.t, 1);
   VisionOptions bad;
   bad.min_pixels = 100;
   bad.max_pixels = 50;
@@ -216,7 +216,7 @@ TEST(Preprocess, VideoInputIsValidated) {
   EXPECT_EQ(kind_of([&] { preprocess_video({a}, {0}, 2.0); }), ErrorKind::InvalidArgument);  // < 2 frames
   // Three frames pad to four: two temporal groups, the last group's time from frame 2 alone.
   const VideoInput v = preprocess_video({a, a, a}, {0, 3, 6}, 2.0);
-  EXPECT_EQ(v.grid_thw[0], 2);
+  EXPECT_EQ(v.grid_thw.t, 2);
   ASSERT_EQ(v.timestamps.size(), 2u);
   // (0 + 1.5) / 2 = 0.75 exactly; Python and printf both round the tie to even: "0.8".
   EXPECT_EQ(v.timestamps[0], "<0.8 seconds>");

@@ -62,9 +62,9 @@ TEST(PreprocessGolden, EveryImageMatchesTransformers) {
     const auto golden = read_safetensors(testdata("preprocess/" + item["golden"].get<std::string>()));
     const auto grid = golden.at("grid_thw").as<int64_t>();
     ASSERT_EQ(grid.size(), 3u);
-    EXPECT_EQ(got.grid_thw[0], grid[0]);
-    EXPECT_EQ(got.grid_thw[1], grid[1]);
-    EXPECT_EQ(got.grid_thw[2], grid[2]);
+    EXPECT_EQ(got.grid_thw.t, grid[0]);
+    EXPECT_EQ(got.grid_thw.h, grid[1]);
+    EXPECT_EQ(got.grid_thw.w, grid[2]);
     const auto& pv = golden.at("pixel_values");
     ASSERT_EQ(got.num_patches, pv.shape[0]);
     ASSERT_EQ(got.patch_dim, pv.shape[1]);
@@ -130,7 +130,7 @@ TEST(PreprocessGolden, VideoMatchesTransformers) {
   EXPECT_EQ(got.timestamps, v["timestamps"].get<std::vector<std::string>>());
   const auto golden = read_safetensors(testdata("preprocess/" + v["file"].get<std::string>()));
   const auto grid = golden.at("grid_thw").as<int64_t>();
-  EXPECT_EQ(std::vector<int64_t>(got.grid_thw.begin(), got.grid_thw.end()), grid);
+  EXPECT_EQ((std::vector<int64_t>{got.grid_thw.t, got.grid_thw.h, got.grid_thw.w}), grid);
   const Comparison c = compare(got.pixel_values, golden.at("pixel_values").as<float>());
   std::printf("[golden] video grid %lldx%lldx%lld max_err %.6f exact %.4f%%\n", (long long)grid[0],
               (long long)grid[1], (long long)grid[2], c.max_error, 100.0 * c.exact_fraction);
@@ -153,10 +153,10 @@ TEST(PreprocessGolden, DecodedClipMatchesTransformersAtDefaults) {
   const VideoInput got = preprocess_video(frames, indices, fps);
   EXPECT_EQ(got.timestamps, v["timestamps"].get<std::vector<std::string>>());
   const auto golden = read_safetensors(testdata("preprocess/" + v["file"].get<std::string>()));
-  EXPECT_EQ(std::vector<int64_t>(got.grid_thw.begin(), got.grid_thw.end()), golden.at("grid_thw").as<int64_t>());
+  EXPECT_EQ((std::vector<int64_t>{got.grid_thw.t, got.grid_thw.h, got.grid_thw.w}), golden.at("grid_thw").as<int64_t>());
   const Comparison c = compare(got.pixel_values, golden.at("pixel_values").as<float>());
-  std::printf("[golden] clip grid %lldx%lldx%lld max_err %.6f exact %.4f%%\n", (long long)got.grid_thw[0],
-              (long long)got.grid_thw[1], (long long)got.grid_thw[2], c.max_error, 100.0 * c.exact_fraction);
+  std::printf("[golden] clip grid %lldx%lldx%lld max_err %.6f exact %.4f%%\n", (long long)got.grid_thw.t,
+              (long long)got.grid_thw.h, (long long)got.grid_thw.w, c.max_error, 100.0 * c.exact_fraction);
   EXPECT_LE(c.max_error, kOneLevel + 1e-6);
 }
 

@@ -17,15 +17,15 @@ double ms_since(std::chrono::steady_clock::time_point t0) {
 
 engine::VisualTokenMap map_visual_tokens(std::span<const int32_t> input_ids, const std::vector<GridTHW>& image_grids,
                                          const std::vector<GridTHW>& video_grids, const ModelConfig& config) {
-  std::vector<engine::StepItem> items;
+  std::vector<engine::VisualItem> items;
   for (const auto* grids : {&image_grids, &video_grids})
     for (const GridTHW& g : *grids) {
-      engine::StepItem item;
-      item.kind = grids == &image_grids ? VisualAttachment::Kind::Image : VisualAttachment::Kind::Video;
-      item.grid = {int32_t(g.t), int32_t(g.h), int32_t(g.w)};
+      engine::VisualItem item;
+      item.kind = grids == &image_grids ? VisualKind::Image : VisualKind::Video;
+      item.grid = g;
       items.push_back(item);
     }
-  engine::ModelInfo info;
+  engine::RunnerInfo info;
   info.image_token_id = config.image_token_id;
   info.video_token_id = config.video_token_id;
   info.spatial_merge = int32_t(config.vision.spatial_merge_size);
@@ -59,9 +59,9 @@ GenerateResult greedy_generate(Qwen3VLModel& model, const Prompt& prompt, const 
   const RopePositions rope = get_rope_index(prompt.input_ids, image_grids, video_grids, config);
   const engine::VisualTokenMap map = map_visual_tokens(prompt.input_ids, image_grids, video_grids, config);
 
-  std::vector<VisualItem> items;
-  for (const auto* list : {&prompt.images, &prompt.videos})
-    for (const VisualInput& v : *list) items.push_back(VisualItem{int64_t(items.size()), v.grid, v.pixel_values, nullptr});
+  std::vector<VisualItem> items(prompt.images);
+  items.insert(items.end(), prompt.videos.begin(), prompt.videos.end());
+  for (size_t k = 0; k < items.size(); ++k) items[k].hash = k;
   std::vector<VisualItem*> item_ptrs;
   for (VisualItem& it : items) item_ptrs.push_back(&it);
 

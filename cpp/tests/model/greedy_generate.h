@@ -13,14 +13,18 @@
 
 namespace loupe::model {
 
-struct VisualInput {
-  const float* pixel_values = nullptr;  // [grid.patches(), patch_dim] host fp32
-  GridTHW grid;
-};
+// An item of a prompt: pixels [grid.patches(), patch_dim] host fp32 and their grid.
+inline VisualItem visual_item(const float* pixel_values, GridTHW grid, VisualKind kind = VisualKind::Image) {
+  VisualItem item;
+  item.kind = kind;
+  item.grid = grid;
+  item.pixel_values = pixel_values;
+  return item;
+}
 
 struct Prompt {
   std::vector<int32_t> input_ids;
-  std::vector<VisualInput> images, videos;  // prompt order within each kind
+  std::vector<VisualItem> images, videos;  // prompt order within each kind
 };
 
 struct GenerateOptions {

@@ -184,7 +184,7 @@ TEST(DecodeGraphs, GreedyGenerationAfterAnImageMatchesEagerAndRecapturesForANewC
   const std::vector<float> pixels = c.inputs->f32("pixel_values");
   Prompt prompt;
   prompt.input_ids = c.input_ids;
-  prompt.images.push_back({pixels.data(), c.image_grids.at(0)});
+  prompt.images.push_back(visual_item(pixels.data(), c.image_grids.at(0)));
   GenerateOptions options;
   options.max_new_tokens = 20;
   const GenerateResult expected = greedy_generate(*eager, prompt, options);

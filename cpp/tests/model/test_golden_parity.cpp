@@ -114,15 +114,15 @@ class GoldenParity : public testing::TestWithParam<Param> {
     pixels_vid_ = c_.inputs->has("pixel_values_videos") ? c_.inputs->f32("pixel_values_videos") : std::vector<float>{};
     const int64_t dim = model_->config().vision.patch_dim();
     int64_t off = 0;
-    for (const GridTHW& g : c_.image_grids) p.images.push_back({pixels_img_.data() + off * dim, g}), off += g.patches();
+    for (const GridTHW& g : c_.image_grids) p.images.push_back(visual_item(pixels_img_.data() + off * dim, g)), off += g.patches();
     off = 0;
-    for (const GridTHW& g : c_.video_grids) p.videos.push_back({pixels_vid_.data() + off * dim, g}), off += g.patches();
+    for (const GridTHW& g : c_.video_grids) p.videos.push_back(visual_item(pixels_vid_.data() + off * dim, g, VisualKind::Video)), off += g.patches();
     return p;
   }
   // All items of one kind through the tower, rows concatenated like HF.
-  void vision_of(const std::vector<VisualInput>& items, std::vector<float>& main,
+  void vision_of(const std::vector<VisualItem>& items, std::vector<float>& main,
                  std::vector<std::vector<float>>& deepstack) {
-    for (const VisualInput& v : items) {
+    for (const VisualItem& v : items) {
       auto f = model_->encode_vision(v.pixel_values, v.grid);
       std::vector<float> host(f->main.tensor().numel());
       test_backend().to_host_f32(host.data(), f->main);
@@ -155,7 +155,7 @@ TEST_P(GoldenParity, PosEmbedInterpolation) {
     std::vector<float> table(model_->weights().pos_embed.numel());
     test_backend().to_host_f32(table.data(), model_->weights().pos_embed);
     std::vector<float> pos;
-    for (const VisualInput& v : items) {
+    for (const VisualItem& v : items) {
       auto e = interpolate_pos_embed(table, v.grid, model_->config().vision);
       pos.insert(pos.end(), e.begin(), e.end());
     }

@@ -35,7 +35,7 @@ class Pitfall : public testing::Test {
   Prompt prompt() const {
     Prompt p;
     p.input_ids = c_.input_ids;
-    p.images.push_back({pixels_.data(), c_.image_grids[0]});
+    p.images.push_back(visual_item(pixels_.data(), c_.image_grids[0]));
     return p;
   }
   double vision_error() {
@@ -113,7 +113,7 @@ TEST_F(Pitfall, DecodeNeedsRopeDelta) {
     std::vector<int32_t> slots(L + 1);
     for (int64_t i = 0; i <= L; ++i) slots[i] = int32_t(i);
     const engine::VisualTokenMap map = map_visual_tokens(c_.input_ids, c_.image_grids, {}, model_->config());
-    VisualItem item{0, c_.image_grids[0], pixels_.data(), nullptr};
+    VisualItem item = visual_item(pixels_.data(), c_.image_grids[0]);
     ForwardBatch prefill;
     prefill.batch_size = 1;
     prefill.seq_lens = {int32_t(L)};

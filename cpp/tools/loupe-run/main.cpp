@@ -168,14 +168,14 @@ int run(const Args& a) {
   Request request;
   request.token_ids = in.ids;
   const int64_t dim = c.vision.patch_dim();
-  auto attach = [&](const std::vector<GridTHW>& grids, const std::vector<float>& pixels, VisualAttachment::Kind kind,
+  auto attach = [&](const std::vector<GridTHW>& grids, const std::vector<float>& pixels, VisualKind kind,
                     const char* what) {
     int64_t off = 0;
     for (const GridTHW& g : grids) {
       LOUPE_CHECK(size_t((off + g.patches()) * dim) <= pixels.size(), InvalidArgument, what, " rows do not match its grids");
       VisualAttachment v;
       v.kind = kind;
-      v.grid = {int32_t(g.t), int32_t(g.h), int32_t(g.w)};
+      v.grid = g;
       v.pixel_values.assign(pixels.begin() + off * dim, pixels.begin() + (off + g.patches()) * dim);
       request.visuals.push_back(std::move(v));
       off += g.patches();
@@ -183,8 +183,8 @@ int run(const Args& a) {
     LOUPE_CHECK(size_t(off * dim) == pixels.size(), InvalidArgument, what, " rows do not match its grids");
   };
   // Images before videos, as in the golden kit's cases.
-  attach(in.image_grids, in.image_pixels, VisualAttachment::Kind::Image, "pixel_values");
-  attach(in.video_grids, in.video_pixels, VisualAttachment::Kind::Video, "pixel_values_videos");
+  attach(in.image_grids, in.image_pixels, VisualKind::Image, "pixel_values");
+  attach(in.video_grids, in.video_pixels, VisualKind::Video, "pixel_values_videos");
 
   SamplingParams sampling = engine->default_sampling();  // stop ids from generation_config.json
   sampling.temperature = 0;
