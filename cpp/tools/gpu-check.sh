@@ -158,7 +158,7 @@ cuda_lib=$(find "$build/tree" -name libloupe_cuda.so -type f | head -1)
 status=0
 run_tests() {  # $1 label, $2 ctest include regex, $3 exclude regex
   local log=$logs/ctest-$1.log
-  (cd "$build/tree" && LOUPE_TEST_DEVICE=cuda:0 LOUPE_CUDA_ATTENTION=${LOUPE_CUDA_ATTENTION:-generic} ctest -R "$2" ${3:+-E "$3"} --output-on-failure --timeout 300 >"$log" 2>&1)
+  (cd "$build/tree" && LOUPE_TEST_DEVICE=cuda:0 LOUPE_TEST_CUDA_ATTENTION=${LOUPE_TEST_CUDA_ATTENTION:-generic} ctest -R "$2" ${3:+-E "$3"} --output-on-failure --timeout 300 >"$log" 2>&1)
   local rc=$?
   local line skipped
   line=$(grep -E "tests passed|tests failed" "$log" | tail -1)
@@ -173,7 +173,7 @@ run_tests() {  # $1 label, $2 ctest include regex, $3 exclude regex
 run_tests conformance "^Backends/|^CudaLoader"
 # Both attention modes: the fast kernels (decode, tensor-core prefill; the default) and
 # the generic scalar kernel they fall back to.
-LOUPE_CUDA_ATTENTION=fast run_tests conformance-fast-attention "^Backends/.*cuda0"
+LOUPE_TEST_CUDA_ATTENTION=fast run_tests conformance-fast-attention "^Backends/.*cuda0"
 cuda_skips=$(grep -c "cuda0.*\*\*\*Skipped" "$logs/ctest-conformance.log")
 if [[ $cuda_skips -gt 0 ]]; then
   note "WARNING: $cuda_skips CUDA conformance cases skipped: the CUDA backend did not load"
@@ -182,12 +182,12 @@ if [[ $cuda_skips -gt 0 ]]; then
 fi
 if [[ -d $build/tree/tests/model ]]; then
   run_tests model "Golden|Pitfall|Safetensors|TensorNames|Model|DecodeGraphs|RecordingBackend" "^Backends/|^CudaLoader"
-  LOUPE_CUDA_ATTENTION=fast run_tests model-fast-attention "GoldenParity|ForwardContract|DecodeGraphs"
+  LOUPE_TEST_CUDA_ATTENTION=fast run_tests model-fast-attention "GoldenParity|ForwardContract|DecodeGraphs"
   # Per-stage bf16 errors against the fp32 goldens, as the parity tests print them
   # (ctest hides a passing test's output, so the binary runs once more per mode).
   parity_bin=$(find "$build/tree" -name test_model_parity -type f -perm -u+x | head -1)
   for attention in generic fast; do
-    (cd "$build/tree" && LOUPE_TEST_DEVICE=cuda:0 LOUPE_CUDA_ATTENTION=$attention "$parity_bin" \
+    (cd "$build/tree" && LOUPE_TEST_DEVICE=cuda:0 LOUPE_TEST_CUDA_ATTENTION=$attention "$parity_bin" \
       --gtest_filter='*VisionFeatures*:*PrefillLogits*' 2>&1 | grep "^\[parity\]" >"$logs/parity-$attention.txt")
     note "parity errors ($attention attention): $logs/parity-$attention.txt"
   done
@@ -199,7 +199,7 @@ if [[ $bench -eq 1 ]]; then
   : >"$logs/bench.txt"
   for attention in generic fast; do
     # 8B shapes once, with the default (fast) kernels.
-    if LOUPE_CUDA_ATTENTION=$attention "$bench_bin" --device cuda:0 $([[ $attention == generic ]] && echo --no-8b) \
+    if "$bench_bin" --device cuda:0 --attention $attention $([[ $attention == generic ]] && echo --no-8b) \
       >>"$logs/bench.txt" 2>&1; then
       note "bench ($attention attention): see below"
     else
@@ -222,14 +222,14 @@ if [[ $bench -eq 1 ]]; then
       sampling=${run%-eager}
       graphs=1; [[ $run == *-eager ]] && graphs=0
       run_log=$logs/caption-$run.txt
-      if LOUPE_CUDA_GRAPHS=$graphs "$caption_bin" --model "$model" --make-random 2b --device cuda:0 --images 256 \
+      if "$caption_bin" --decode-graphs $([[ $graphs == 1 ]] && echo on || echo off) --model "$model" --make-random 2b --device cuda:0 --images 256 \
         --new-tokens 100 --sampling "$sampling" >"$run_log" 2>&1; then
         note "captioning ($sampling, graphs $([[ $graphs == 1 ]] && echo on || echo off)): $(grep -m1 '^images/s' "$run_log" | awk '{print $2 " images/s, limit " $3}') (model $model)"
       else
         note "captioning ($run): FAILED (log: $run_log)"
         status=1
       fi
-      { echo "--- bench_caption --sampling $sampling, LOUPE_CUDA_GRAPHS=$graphs"; cat "$run_log"; } >>"$logs/caption.txt"
+      { echo "--- bench_caption --sampling $sampling, decode graphs $graphs"; cat "$run_log"; } >>"$logs/caption.txt"
     done
     on=$(grep -m1 '^images/s' "$logs/caption-greedy.txt" 2>/dev/null | awk '{print $2}')
     off=$(grep -m1 '^images/s' "$logs/caption-greedy-eager.txt" 2>/dev/null | awk '{print $2}')

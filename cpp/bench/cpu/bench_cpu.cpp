@@ -33,7 +33,7 @@ using namespace loupe::bench;
 using Clock = std::chrono::steady_clock;
 
 struct Args {
-  std::string model, image448, image1024, out, out_tsv;
+  std::string model, image448, image1024, out, out_tsv, bf16_activations = EngineOptions{}.cpu_bf16_activations;
   int threads = 0, decode_tokens = 32, caption_tokens = 64;
   bool machine_only = false;  // just the two ceilings (quick check of a machine)
   std::vector<int> vision = {448, 1024}, prefill = {256, 1024}, decode = {1, 4, 16};
@@ -44,7 +44,7 @@ struct Args {
 [[noreturn]] void usage(const std::string& error) {
   std::fprintf(stderr, "bench_cpu: %s\n", error.c_str());
   std::fprintf(stderr,
-               "usage: bench_cpu --model DIR --image448 FILE [--image1024 FILE] [--threads N]\n"
+               "usage: bench_cpu --model DIR --image448 FILE [--image1024 FILE] [--threads N] [--bf16-activations rounded|exact]\n"
                "                 [--vision 448,1024] [--prefill 256,1024] [--decode 1,4,16] [--int8-decode 1,16]\n"
                "                 [--decode-tokens N] [--caption-tokens N] [--bandwidth-mib N]\n"
                "                 [--out FILE.md] [--out-tsv FILE.tsv] [--machine-only 1]\n"
@@ -74,6 +74,7 @@ Args parse_args(int argc, char** argv) {
       else if (flag == "--out") a.out = v;
       else if (flag == "--out-tsv") a.out_tsv = v;
       else if (flag == "--threads") a.threads = std::stoi(v);
+      else if (flag == "--bf16-activations") a.bf16_activations = v;
       else if (flag == "--decode-tokens") a.decode_tokens = std::stoi(v);
       else if (flag == "--caption-tokens") a.caption_tokens = std::stoi(v);
       else if (flag == "--bandwidth-mib") a.bandwidth_bytes = size_t(std::stoll(v)) << 20;
@@ -219,6 +220,7 @@ CaptionerOptions captioner_options(const Args& a) {
   CaptionerOptions o;
   o.engine.device = "cpu";
   o.engine.threads = a.threads;
+  o.engine.cpu_bf16_activations = a.bf16_activations;
   o.engine.prefix_cache = false;     // every figure is computed, never served from cache
   o.engine.vision_cache_bytes = 0;
   o.engine.kv_cache_bytes = size_t(1) << 30;
@@ -364,9 +366,8 @@ int main(int argc, char** argv) {
     report.note("decode bytes/step at batch 1: " + std::to_string(int(cost.decode_step_bytes(1, 32, 4) / 1e6)) +
                 " MB (decoder + tied lm_head in bf16, fp32 KV); compute ceilings use the fastest GEMM measured "
                 "(bf16 via oneDNN when built with it)");
-    const char* mode = std::getenv("LOUPE_CPU_BF16_ACTIVATIONS");
-    report.note(std::string("bf16 linears: activations ") + (mode && *mode ? mode : "rounded") +
-                " (LOUPE_CPU_BF16_ACTIVATIONS; rounded = PyTorch bf16 semantics, the fast path)");
+    report.note("bf16 linears: activations " + a.bf16_activations +
+                " (--bf16-activations; rounded = PyTorch bf16 semantics, the fast path)");
     std::cout << "| figure | measured | ceiling | unit | achieved | ceiling from |\n|---|---:|---:|---|---:|---|\n";
 
     Machine m;

@@ -3,12 +3,12 @@
 // GEMV GB/s against memory bandwidth, device sampling, and a full decode/prefill step with
 // the real 2B and 8B text-model shapes (random weights made here; no checkpoint needed).
 //
-//   bench_backend_ops [--device cuda:0] [--quick] [--no-8b] [--peak-tflops 989] [--peak-gbps 3350]
+//   bench_backend_ops [--device cuda:0] [--attention fast|generic] [--quick] [--no-8b] [--peak-tflops 989]
+//                     [--peak-gbps 3350]
 //
 // Timing: host clock around N launches on the backend's stream, synchronised before and
 // after; warm-up first. The CUDA backend runs everything on one stream, so launch gaps
-// are included; decode steps are timed again as a replayed CUDA graph ("+graph" rows,
-// absent with LOUPE_CUDA_GRAPHS=0).
+// are included; decode steps are timed again as a replayed CUDA graph ("+graph" rows).
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -28,6 +28,7 @@ namespace {
 
 struct Options {
   std::string device = "cuda:0";
+  std::string attention = "fast";
   bool quick = false;
   bool with_8b = true;
   double peak_tflops = 989.0;  // H100 SXM dense bf16
@@ -352,17 +353,21 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--device" && i + 1 < argc) o.device = argv[++i];
+    else if (a == "--attention" && i + 1 < argc) o.attention = argv[++i];
     else if (a == "--quick") o.quick = true;
     else if (a == "--no-8b") o.with_8b = false;
     else if (a == "--peak-tflops" && i + 1 < argc) o.peak_tflops = std::atof(argv[++i]);
     else if (a == "--peak-gbps" && i + 1 < argc) o.peak_gbps = std::atof(argv[++i]);
     else {
-      std::fprintf(stderr, "usage: %s [--device cuda:0|cpu] [--quick] [--no-8b] [--peak-tflops X] [--peak-gbps Y]\n", argv[0]);
+      std::fprintf(stderr,
+                   "usage: %s [--device cuda:0|cpu] [--attention fast|generic] [--quick] [--no-8b] [--peak-tflops X]"
+                   " [--peak-gbps Y]\n",
+                   argv[0]);
       return 2;
     }
   }
   try {
-    auto be = make_backend(Device::parse(o.device));
+    auto be = make_backend(Device::parse(o.device), 0, parse_cuda_attention(o.attention));
     std::printf("backend %s; limits used: %.0f TFLOP/s, %.0f GB/s\n", be->name().c_str(), o.peak_tflops, o.peak_gbps);
     bench_gemm(*be, o);
     bench_attention(*be, o);

@@ -5,7 +5,7 @@
 // checkpoint's shapes on this device, plus the engine's per-stage time.
 //
 //   bench_caption --model DIR [--make-random 2b|8b] [--device cuda:0] [--images 256]
-//                 [--new-tokens 100] [--image-size 448] [--max-running 64]
+//                 [--new-tokens 100] [--image-size 448] [--max-running 64] [--decode-graphs on|off]
 //                 [--sampling greedy|default] [--peak-tflops 989] [--peak-gbps 3350]
 //
 // --make-random writes a random-weight checkpoint with the released shapes to DIR first
@@ -34,7 +34,7 @@ using namespace loupe;
 using Clock = std::chrono::steady_clock;
 
 struct Args {
-  std::string model, make_random, device = "cuda:0", sampling = "greedy";
+  std::string model, make_random, device = "cuda:0", sampling = "greedy", decode_graphs = "on";
   int images = 256, new_tokens = 100, image_size = 448, max_running = 64;
   double peak_tflops = 989.0, peak_gbps = 3350.0;  // H100 SXM datasheet
 };
@@ -42,7 +42,7 @@ struct Args {
 [[noreturn]] void usage(const char* error) {
   std::fprintf(stderr,
                "bench_caption: %s\nusage: bench_caption --model DIR [--make-random 2b|8b] [--device cuda:0]\n"
-               "         [--images 256] [--new-tokens 100] [--image-size 448] [--max-running 64]\n"
+               "         [--images 256] [--new-tokens 100] [--image-size 448] [--max-running 64] [--decode-graphs on|off]\n"
                "         [--sampling greedy|default] [--peak-tflops X] [--peak-gbps Y]\n",
                error);
   std::exit(2);
@@ -58,6 +58,7 @@ Args parse(int argc, char** argv) {
     else if (k == "--make-random") a.make_random = v;
     else if (k == "--device") a.device = v;
     else if (k == "--sampling") a.sampling = v;
+    else if (k == "--decode-graphs") a.decode_graphs = v;
     else if (k == "--images") a.images = std::stoi(v);
     else if (k == "--new-tokens") a.new_tokens = std::stoi(v);
     else if (k == "--image-size") a.image_size = std::stoi(v);
@@ -68,6 +69,7 @@ Args parse(int argc, char** argv) {
   }
   if (a.model.empty()) usage("--model is required");
   if (a.sampling != "greedy" && a.sampling != "default") usage("--sampling must be greedy or default");
+  if (a.decode_graphs != "on" && a.decode_graphs != "off") usage("--decode-graphs must be on or off");
   if (a.images < 1 || a.new_tokens < 1 || a.image_size < 32 || a.max_running < 1) usage("sizes must be positive");
   return a;
 }
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
     options.device = a.device;
     options.max_running = a.max_running;
     options.kv_cache_fraction = 0.5;
+    options.decode_graphs = a.decode_graphs == "on";
     auto t_load = Clock::now();
     auto engine = Engine::open(a.model, options);
     const double load_s = std::chrono::duration<double>(Clock::now() - t_load).count();

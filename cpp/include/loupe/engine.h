@@ -124,10 +124,13 @@ struct EngineOptions {
   // GPU: text-only decode steps are recorded once per (padded batch size, KV-length bucket)
   // and replayed as CUDA graphs (one launch per step). Off: every step launches its kernels.
   bool decode_graphs = true;
+  // GPU: "fast" attention kernels (decode and tensor-core prefill) or "generic" (the scalar
+  // flash kernel: the reference, for diagnosis).
+  std::string cuda_attention = "fast";
   // CPU: how linears with bf16 weights take their fp32 activations. "rounded": rounded to
   // bf16, as PyTorch computes a bf16 checkpoint (the fast path); "exact": what the
-  // fp32-upcast model computes; "": the environment's LOUPE_CPU_BF16_ACTIVATIONS, else rounded.
-  std::string cpu_bf16_activations;
+  // fp32-upcast model computes.
+  std::string cpu_bf16_activations = "rounded";
 };
 
 struct EngineStats {

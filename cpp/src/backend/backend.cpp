@@ -4,9 +4,15 @@
 
 namespace loupe {
 
-std::unique_ptr<Backend> make_backend(const Device& device, int cpu_threads) {
-  if (device.kind == DeviceKind::CUDA) return make_cuda_backend(device.index);
+std::unique_ptr<Backend> make_backend(const Device& device, int cpu_threads, CudaAttention cuda_attention) {
+  if (device.kind == DeviceKind::CUDA) return make_cuda_backend(device.index, cuda_attention);
   return make_cpu_backend(cpu_threads);
+}
+
+CudaAttention parse_cuda_attention(const std::string& text) {
+  LOUPE_CHECK(text == "fast" || text == "generic", InvalidArgument, "CUDA attention must be 'fast' or 'generic', got '",
+              text, "'");
+  return text == "fast" ? CudaAttention::Fast : CudaAttention::Generic;
 }
 
 Buffer::Buffer(Backend& backend, DType dtype, std::initializer_list<int64_t> dims)

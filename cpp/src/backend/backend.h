@@ -136,7 +136,7 @@ class Backend {
 
   // ---- step graphs ------------------------------------------------------------------
   // Records the ops that `ops` issues (without running them) for replay; null where the
-  // backend has no graphs (CPU) or they are turned off (LOUPE_CUDA_GRAPHS=0). The ops must
+  // backend has no graphs (CPU). The ops must
   // neither copy between host and device nor synchronize; scratch memory they take stays
   // reserved for the graph's lifetime.
   virtual std::unique_ptr<StepGraph> capture(const std::function<void()>& ops) {
@@ -147,11 +147,17 @@ class Backend {
 
 // The CPU backend always exists; threads <= 0 means all cores.
 std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+// CUDA attention kernels: the decode and tensor-core prefill kernels, or the scalar flash
+// kernel kept as the reference and fallback; both are held to the same conformance and
+// parity bounds (cpp/tools/gpu-check.sh).
+enum class CudaAttention { Fast, Generic };
+// "fast" or "generic"; InvalidArgument otherwise.
+CudaAttention parse_cuda_attention(const std::string& text);
 // The CUDA backend, or an Error(NoDevice) with a readable reason (not built with CUDA,
 // no driver, no device with that index).
-std::unique_ptr<Backend> make_cuda_backend(int device_index);
-// Dispatch on a parsed device.
-std::unique_ptr<Backend> make_backend(const Device& device, int cpu_threads = 0);
+std::unique_ptr<Backend> make_cuda_backend(int device_index, CudaAttention attention);
+// Dispatch on a parsed device; each backend takes the choice that concerns it.
+std::unique_ptr<Backend> make_backend(const Device& device, int cpu_threads, CudaAttention cuda_attention);
 // Sets how a CPU backend's bf16-weight linears take their activations: "rounded" or "exact"
 // (backend/cpu/cpu_gemm_bf16.h); "" keeps its default. Other backends ignore it. Any other
 // text is an InvalidArgument error naming the accepted values.

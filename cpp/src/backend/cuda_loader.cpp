@@ -15,7 +15,7 @@ namespace loupe {
 namespace {
 
 using AbiFn = int (*)();
-using CreateFn = void* (*)(int, char*, size_t, int*);
+using CreateFn = void* (*)(int, int, char*, size_t, int*);
 
 struct CudaLibrary {
   CreateFn create = nullptr;
@@ -70,7 +70,7 @@ CudaLibrary load_library() {
 
 }  // namespace
 
-std::unique_ptr<Backend> make_cuda_backend(int device_index) {
+std::unique_ptr<Backend> make_cuda_backend(int device_index, CudaAttention attention) {
   static std::once_flag once;
   static CudaLibrary lib;
   std::call_once(once, [] { lib = load_library(); });
@@ -78,7 +78,7 @@ std::unique_ptr<Backend> make_cuda_backend(int device_index) {
 
   char error[512] = {0};
   int kind = int(ErrorKind::NoDevice);
-  void* backend = lib.create(device_index, error, sizeof error, &kind);
+  void* backend = lib.create(device_index, attention == CudaAttention::Fast ? 1 : 0, error, sizeof error, &kind);
   if (!backend) throw Error(static_cast<ErrorKind>(kind), error);
   return std::unique_ptr<Backend>(static_cast<Backend*>(backend));
 }

@@ -30,7 +30,8 @@ SamplingParams defaults_from(const model::GenerationConfig& gen) {
 }
 
 std::unique_ptr<Backend> configured_backend(const EngineOptions& options) {
-  std::unique_ptr<Backend> backend = make_backend(Device::parse(options.device), options.threads);
+  std::unique_ptr<Backend> backend =
+      make_backend(Device::parse(options.device), options.threads, parse_cuda_attention(options.cuda_attention));
   set_cpu_bf16_activations(*backend, options.cpu_bf16_activations);
   return backend;
 }

@@ -78,7 +78,7 @@ TEST(Options, BadNamesAndValuesAreRefusedNamingTheOption) {
   EXPECT_EQ(refusal("kv_cache_bytes", "-1"), "option kv_cache_bytes must be a non-negative integer, got '-1'");
   EXPECT_EQ(refusal("kv_cache_fraction", ""), "option kv_cache_fraction must be a number, got ''");
   EXPECT_EQ(refusal("cpu_bf16_activations", "fp32"),
-            "option cpu_bf16_activations must be 'rounded', 'exact' or '', got 'fp32'");
+            "option cpu_bf16_activations must be 'rounded' or 'exact', got 'fp32'");
   EXPECT_THROW(captioner_options_from_lines("threads"), Error);
 }
 

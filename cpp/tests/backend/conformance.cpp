@@ -1,4 +1,5 @@
 #include "conformance.h"
+#include "test_backend_choices.h"
 
 #include "cuda_test_env.h"
 
@@ -42,7 +43,7 @@ Tolerance tolerance_for(DType act, double f32_max_rel, double bf16_max_rel) {
 void BackendTest::SetUp() {
   const Device device = Device::parse(GetParam());
   try {
-    backend_ = device.kind == DeviceKind::CPU ? make_cpu_backend(2) : make_backend(device);
+    backend_ = loupe::test::make_test_backend(device, 2);
   } catch (const Error& e) {
     if (device.kind == DeviceKind::CUDA && e.kind() == ErrorKind::NoDevice) {
       GTEST_SKIP() << "no CUDA backend here: " << e.what();

@@ -17,7 +17,7 @@ namespace {
 
 TEST(CudaLoader, DeviceZeroIsABackendOrAReadableNoDevice) {
   try {
-    auto backend = make_cuda_backend(0);
+    auto backend = make_cuda_backend(0, CudaAttention::Fast);
     // A device is present: the backend must be a real CUDA one.
     ASSERT_NE(backend, nullptr);
     EXPECT_EQ(backend->device().kind, DeviceKind::CUDA);
@@ -34,7 +34,7 @@ TEST(CudaLoader, DeviceZeroIsABackendOrAReadableNoDevice) {
 
 TEST(CudaLoader, OutOfRangeIndexIsNoDevice) {
   try {
-    make_cuda_backend(4096);
+    make_cuda_backend(4096, CudaAttention::Fast);
     FAIL() << "cuda:4096 cannot exist";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::NoDevice) << e.what();
@@ -43,7 +43,7 @@ TEST(CudaLoader, OutOfRangeIndexIsNoDevice) {
 }
 
 TEST(CudaLoader, MakeBackendDispatchesOnDevice) {
-  EXPECT_THROW(make_backend(Device::parse("cuda:4096")), Error);
+  EXPECT_THROW(make_backend(Device::parse("cuda:4096"), 0, CudaAttention::Fast), Error);
 }
 
 TEST(CudaLoader, MissingLibraryIsNoDeviceNamingTheLibrary) {
@@ -51,7 +51,7 @@ TEST(CudaLoader, MissingLibraryIsNoDeviceNamingTheLibrary) {
   // process whose environment points at a library that does not exist.
   if (std::getenv("LOUPE_CUDA_LOADER_CHILD") != nullptr) {
     try {
-      make_cuda_backend(0);
+      make_cuda_backend(0, CudaAttention::Fast);
       FAIL() << "loaded a CUDA backend from a missing library";
     } catch (const Error& e) {
       EXPECT_EQ(e.kind(), ErrorKind::NoDevice) << e.what();

@@ -4,6 +4,7 @@
 
 #include "engine_test_util.h"
 #include "golden_inputs.h"
+#include "test_backend_choices.h"
 
 using namespace loupe;
 using namespace loupe::engine::testing;
@@ -19,6 +20,7 @@ EngineOptions cpu_options() {
   EngineOptions o;
   o.device = "cpu";
   o.threads = 2;
+  o.cpu_bf16_activations = loupe::test::cpu_bf16_activations();
   return o;
 }
 

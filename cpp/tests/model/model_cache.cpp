@@ -5,11 +5,12 @@
 
 #include "backend/cpu/cpu_backend.h"
 #include "golden.h"
+#include "test_backend_choices.h"
 
 namespace loupe::model::test {
 
 Backend& cpu_backend() {
-  static std::unique_ptr<Backend> backend = make_cpu_backend();
+  static std::unique_ptr<Backend> backend = loupe::test::make_test_backend(Device{DeviceKind::CPU, 0});
   return *backend;
 }
 
@@ -19,7 +20,7 @@ Backend& test_backend() {
     const char* env = std::getenv("LOUPE_TEST_DEVICE");
     const std::string text = env && *env ? env : "cpu";
     if (text == "cpu") return &cpu_backend();
-    static std::unique_ptr<Backend> owned = make_backend(Device::parse(text));
+    static std::unique_ptr<Backend> owned = loupe::test::make_test_backend(Device::parse(text));
     return owned.get();
   }();
   return *backend;

@@ -19,8 +19,6 @@ CpuBackend::CpuBackend(int threads)
     : threads_(threads > 0 ? threads : int(std::max(1u, std::thread::hardware_concurrency()))),
       pool_(std::make_unique<cpu::ThreadPool>(threads_)) {
   openblas_set_num_threads(threads_);
-  const char* mode = std::getenv("LOUPE_CPU_BF16_ACTIVATIONS");
-  bf16_activations_ = parse_bf16_activations(mode && *mode ? mode : "rounded", "LOUPE_CPU_BF16_ACTIVATIONS");
 }
 
 cpu::Bf16Activations parse_bf16_activations(const std::string& text, const char* what) {

@@ -35,8 +35,8 @@ class CpuBackend final : public Backend {
   // How activations enter linears with bf16 weights (cpu_gemm_bf16.h). Default Rounded:
   // PyTorch's semantics for a bf16 checkpoint (HF loads it as bf16 and computes in bf16) and
   // 1.5x faster captioning than Exact, which computes what an fp32-upcast model would and is
-  // what the fp32 golden parity tests pin. fp32 weights are unaffected. The environment
-  // variable LOUPE_CPU_BF16_ACTIVATIONS=rounded|exact sets the default of every new backend.
+  // what the fp32 golden parity tests pin. fp32 weights are unaffected.
+  // EngineOptions::cpu_bf16_activations sets it (set_cpu_bf16_activations).
   void set_bf16_activations(cpu::Bf16Activations mode) { bf16_activations_ = mode; }
   cpu::Bf16Activations bf16_activations() const { return bf16_activations_; }
 
@@ -78,7 +78,7 @@ class CpuBackend final : public Backend {
   cpu::HostBlockCache blocks_{size_t(256) << 20};  // activation buffers reused across steps
   bool use_avx512_bf16_ = cpu::has_avx512_bf16();
   bool use_avx512_vnni_ = cpu::has_avx512_vnni();
-  cpu::Bf16Activations bf16_activations_;
+  cpu::Bf16Activations bf16_activations_ = cpu::Bf16Activations::Rounded;  // PyTorch's bf16 semantics
   std::vector<uint16_t> bf16_scratch_;  // bf16 activations of the current linear
   std::vector<float> f32_scratch_;      // the same, held in fp32, where vdpbf16ps is missing
   cpu::Int16Activations int16_scratch_;  // quantised activations of the current int8 linear

@@ -39,23 +39,13 @@ struct CudaBackend::Scratch {
   template <class T> T* as() const { return static_cast<T*>(ptr); }
 };
 
-CudaBackend::CudaBackend(int device_index) : device_(device_index) {
+CudaBackend::CudaBackend(int device_index, bool fast_attention) : device_(device_index), fast_attention_(fast_attention) {
   LOUPE_CUDA_CHECK(cudaSetDevice(device_));
   cudaDeviceProp prop{};
   LOUPE_CUDA_CHECK(cudaGetDeviceProperties(&prop, device_));
   num_sms_ = prop.multiProcessorCount;
-  // Attention kernels: "fast" (default: the decode and tensor-core prefill kernels) or
-  // "generic" (the scalar flash kernel, kept as the reference and fallback); both are held
-  // to the same conformance and parity bounds by cpp/tools/gpu-check.sh.
-  const char* mode = std::getenv("LOUPE_CUDA_ATTENTION");
-  const std::string attention = mode && *mode ? mode : "fast";
-  LOUPE_CHECK(attention == "generic" || attention == "fast", InvalidArgument,
-              "LOUPE_CUDA_ATTENTION must be generic or fast, got '", attention, "'");
-  fast_attention_ = attention == "fast";
-  const char* graphs = std::getenv("LOUPE_CUDA_GRAPHS");
-  graphs_ = !(graphs && std::string(graphs) == "0");
-  name_ = detail::concat("cuda:", device_, " (", prop.name, ", sm_", prop.major, prop.minor, ", ", attention,
-                         " attention)");
+  name_ = detail::concat("cuda:", device_, " (", prop.name, ", sm_", prop.major, prop.minor, ", ",
+                         fast_attention_ ? "fast" : "generic", " attention)");
   LOUPE_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
   pool_ = std::make_unique<MemoryPool>(device_);
   gemm_workspace_ = pool_->allocate(kGemmWorkspaceBytes);
@@ -513,7 +503,6 @@ class CudaStepGraph final : public StepGraph {
 }  // namespace
 
 std::unique_ptr<StepGraph> CudaBackend::capture(const std::function<void()>& ops) {
-  if (!graphs_) return nullptr;
   activate();
   // Work queued before the capture is not part of it.
   LOUPE_CUDA_CHECK(cudaStreamSynchronize(stream_));

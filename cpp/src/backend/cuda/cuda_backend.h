@@ -14,7 +14,7 @@ namespace loupe::cuda {
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(int device_index);
+  CudaBackend(int device_index, bool fast_attention);
   ~CudaBackend() override;
 
   std::string name() const override { return name_; }
@@ -70,8 +70,7 @@ class CudaBackend final : public Backend {
   int device_;
   std::string name_;
   int num_sms_ = 0;
-  bool fast_attention_ = false;  // LOUPE_CUDA_ATTENTION=fast
-  bool graphs_ = true;           // LOUPE_CUDA_GRAPHS=0 turns capture() off
+  bool fast_attention_ = true;  // CudaAttention::Fast
   cudaStream_t stream_ = nullptr;
   std::unique_ptr<MemoryPool> pool_;
   void* gemm_workspace_ = nullptr;

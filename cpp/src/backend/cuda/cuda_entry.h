@@ -4,14 +4,15 @@
 // the ABI number instead of crashing.
 #include <cstddef>
 
-#define LOUPE_CUDA_ABI_VERSION 1
+#define LOUPE_CUDA_ABI_VERSION 2
 #define LOUPE_CUDA_LIBRARY_NAME "libloupe_cuda.so"
 
 extern "C" {
 // Returns LOUPE_CUDA_ABI_VERSION of the library's build.
 int loupe_cuda_abi_version();
-// Creates a loupe::Backend* for the device. On failure returns nullptr, writes a
+// Creates a loupe::Backend* for the device; fast_attention 1 = the fast attention kernels,
+// 0 = the generic one (loupe::CudaAttention). On failure returns nullptr, writes a
 // NUL-terminated reason into error (at most error_size bytes) and the loupe::ErrorKind
 // as int into *error_kind.
-void* loupe_cuda_create_backend(int device_index, char* error, size_t error_size, int* error_kind);
+void* loupe_cuda_create_backend(int device_index, int fast_attention, char* error, size_t error_size, int* error_kind);
 }

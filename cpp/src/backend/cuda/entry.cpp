@@ -15,8 +15,9 @@ void write_error(char* error, size_t size, const std::string& text) {
 
 extern "C" __attribute__((visibility("default"))) int loupe_cuda_abi_version() { return LOUPE_CUDA_ABI_VERSION; }
 
-extern "C" __attribute__((visibility("default"))) void* loupe_cuda_create_backend(int device_index, char* error,
-                                                                                  size_t error_size, int* error_kind) {
+extern "C" __attribute__((visibility("default"))) void* loupe_cuda_create_backend(int device_index, int fast_attention,
+                                                                                  char* error, size_t error_size,
+                                                                                  int* error_kind) {
   using loupe::ErrorKind;
   auto fail = [&](ErrorKind kind, const std::string& text) -> void* {
     write_error(error, error_size, text);
@@ -34,7 +35,7 @@ extern "C" __attribute__((visibility("default"))) void* loupe_cuda_create_backen
                                                            " CUDA device(s)"));
   }
   try {
-    return static_cast<loupe::Backend*>(new loupe::cuda::CudaBackend(device_index));
+    return static_cast<loupe::Backend*>(new loupe::cuda::CudaBackend(device_index, fast_attention != 0));
   } catch (const loupe::Error& e) {
     return fail(e.kind(), e.what());
   } catch (const std::exception& e) {

@@ -22,8 +22,7 @@ import java.util.Set;
  *
  * <p>CPU numerics: {@code cpu_bf16_activations} is how linears with bf16 weights take their
  * activations, {@code "rounded"} (bf16, as PyTorch computes a bf16 checkpoint: the fast path),
- * {@code "exact"} (what the fp32-upcast model computes) or {@code ""} (the process's
- * {@code LOUPE_CPU_BF16_ACTIVATIONS}, else rounded). {@code int8_text_weights} quantises the
+ * {@code "exact"} (what the fp32-upcast model computes). {@code int8_text_weights} quantises the
  * text decoder's linears to int8 at load (weight-only, one scale per output row): half the
  * weight bytes per decoded token.
  *

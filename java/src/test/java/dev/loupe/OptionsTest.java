@@ -14,7 +14,7 @@ class OptionsTest {
   @Test
   void cpuNumericsDefaultToTheLibraryDefaults() {
     Options defaults = Options.defaults();
-    assertEquals("", defaults.cpuBf16Activations(), "the process environment, else rounded");
+    assertEquals("rounded", defaults.cpuBf16Activations(), "PyTorch's bf16 semantics, the fast path");
     assertFalse(defaults.int8TextWeights());
   }
 
@@ -22,7 +22,7 @@ class OptionsTest {
   void unknownActivationModeIsRefusedWithTheChoices() {
     IllegalArgumentException error =
         assertThrows(IllegalArgumentException.class, () -> Options.defaults().withCpuBf16Activations("bf16"));
-    assertTrue(error.getMessage().contains("'rounded', 'exact' or ''"), error.getMessage());
+    assertTrue(error.getMessage().contains("'rounded' or 'exact'"), error.getMessage());
   }
 
   @Test
@@ -34,7 +34,7 @@ class OptionsTest {
     assertEquals(base.withCpuBf16Activations("exact").withInt8TextWeights(true), changed);
     assertEquals(3, changed.threads());
     assertEquals(20, changed.maxPixels());
-    assertEquals(base, changed.withCpuBf16Activations("").withInt8TextWeights(false));
+    assertEquals(base, changed.withCpuBf16Activations("rounded").withInt8TextWeights(false));
     assertTrue(base.decodeGraphs(), "CUDA decode graphs are on by default");
     Options eager = base.withDecodeGraphs(false);
     assertFalse(eager.decodeGraphs());
@@ -51,7 +51,8 @@ class OptionsTest {
     assertEquals(32L << 20, Options.defaults().maxImageBytes());
     assertEquals("int64", byName.get("vision_cache_bytes").type());
     assertTrue(byName.containsKey("max_batch_tokens"), "options without a typed wither are reachable by name");
-    assertEquals(java.util.List.of("rounded", "exact", ""), byName.get("cpu_bf16_activations").choices());
+    assertEquals(java.util.List.of("rounded", "exact"), byName.get("cpu_bf16_activations").choices());
+    assertEquals(java.util.List.of("fast", "generic"), byName.get("cuda_attention").choices());
   }
 
   @Test

@@ -120,9 +120,9 @@ final class ModelOptions {
         Options.defaults()
             .withDevice(device)
             .withThreads(threads)
-            .withCpuBf16Activations(cpuBf16Activations)
             .withInt8TextWeights(int8Weights)
             .withDecodeGraphs(!noDecodeGraphs);
+    if (!cpuBf16Activations.isEmpty()) options = options.withCpuBf16Activations(cpuBf16Activations);
     if (maxPixels > 0) options = options.withPixels(Math.min(65536, maxPixels), maxPixels);
     for (Map.Entry<String, String> option : engineOptions.entrySet()) {
       options = options.with(option.getKey(), option.getValue());

@@ -52,7 +52,7 @@ class ModelOptionsTest {
   @Test
   void cpuNumericsFlagsReachTheEngineOptions() {
     ModelOptions o = options(null, null, null);
-    assertEquals("", o.engineOptions().cpuBf16Activations(), "the library default unless asked");
+    assertEquals("rounded", o.engineOptions().cpuBf16Activations(), "the library default unless asked");
     o.cpuBf16Activations = "exact";
     o.int8Weights = true;
     assertEquals("exact", o.engineOptions().cpuBf16Activations());
