@@ -59,11 +59,12 @@ public class LoupePlugin extends Plugin implements IngestPlugin, ActionPlugin {
   @Override
   public List<ExecutorBuilder<?>> getExecutorBuilders(Settings settings) {
     // Few threads: they only turn fields into bytes (base64) and hand documents to the engine,
-    // which queues, decodes and runs them; room for every document the engine may hold.
+    // the one place that admits or refuses them (loupe.queue.size). The hand-over queue is
+    // unbounded so it never refuses first; what it can hold is bounded by the bulk bytes
+    // Elasticsearch itself admits (indexing_pressure.memory.limit).
     int threads = Math.max(1, Math.min(4, EsExecutors.allocatedProcessors(settings) / 2));
-    int queue = LoupeSettings.QUEUE_SIZE.get(settings) + LoupeSettings.MAX_RUNNING.get(settings);
     return List.of(
-        new FixedExecutorBuilder(settings, POOL, threads, queue, "thread_pool." + POOL, EsExecutors.TaskTrackingConfig.DO_NOT_TRACK));
+        new FixedExecutorBuilder(settings, POOL, threads, -1, "thread_pool." + POOL, EsExecutors.TaskTrackingConfig.DO_NOT_TRACK));
   }
 
   @Override
