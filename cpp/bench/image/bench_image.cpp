@@ -27,15 +27,14 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: %s <image> [iterations] [threads] [max_pixels]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s <image> [iterations] [max_pixels]\n", argv[0]);
     return 2;
   }
   const int iterations = argc > 2 ? std::max(1, std::atoi(argv[2])) : 10;
   std::ifstream in(argv[1], std::ios::binary);
   const std::vector<uint8_t> bytes{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   loupe::VisionOptions options;  // Qwen3-VL defaults: 65536 .. 16777216 pixels
-  options.num_threads = argc > 3 ? std::atoi(argv[3]) : 0;
-  if (argc > 4) options.max_pixels = std::atoll(argv[4]);
+  if (argc > 3) options.max_pixels = std::atoll(argv[3]);
   try {
     std::vector<double> decode_ms, preprocess_ms, total_ms;
     loupe::VisionInput input;

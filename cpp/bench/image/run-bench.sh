@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Decode + preprocess of a 12 MP JPEG to the default max pixels: Loupe vs HF (same
-# machine, same file, same thread count). Generates the JPEG (not committed).
-#   cpp/bench/image/run-bench.sh <build-dir> [iterations=10] [threads=2] [max_pixels=16777216]
+# machine, same file, one thread each: the engine preprocesses one image per preparation
+# thread and parallelises across images). Generates the JPEG (not committed).
+#   cpp/bench/image/run-bench.sh <build-dir> [iterations=10] [max_pixels=16777216]
 #   env PYTHON: interpreter with transformers+torch (default: the golden venv)
 set -euo pipefail
-build="${1:?usage: run-bench.sh <build-dir> [iterations] [threads]}"
+build="${1:?usage: run-bench.sh <build-dir> [iterations] [max_pixels]}"
 iterations="${2:-10}"
-threads="${3:-2}"
-max_pixels="${4:-16777216}"
+threads=1
+max_pixels="${3:-16777216}"
 here="$(cd "$(dirname "$0")" && pwd)"
 python="${PYTHON:-/root/.cache/loupe/golden-venv/bin/python}"
 image="$(mktemp -d)/photo_12mp.jpg"
@@ -23,7 +24,7 @@ img = np.stack([128 + 90 * np.sin(x / 300) * np.cos(y / 200), 128 + 90 * np.cos(
 Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).save(sys.argv[1], quality=90)
 PY
 echo "12 MP JPEG: $(stat -c %s "$image") bytes; threads=$threads; iterations=$iterations; max_pixels=$max_pixels"
-loupe_out="$(OMP_NUM_THREADS="$threads" "$build/bench/image/bench_image" "$image" "$iterations" "$threads" "$max_pixels")"
+loupe_out="$("$build/bench/image/bench_image" "$image" "$iterations" "$max_pixels")"
 hf_out="$("$python" "$here/bench_hf.py" "$image" "$iterations" "$threads" "$max_pixels")"
 echo "$loupe_out"
 echo "$hf_out"

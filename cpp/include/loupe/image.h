@@ -79,7 +79,6 @@ struct VisionOptions {
   int merge_size = 2;
   std::array<float, 3> image_mean{0.5f, 0.5f, 0.5f};
   std::array<float, 3> image_std{0.5f, 0.5f, 0.5f};
-  int num_threads = 0;             // 0 = OpenMP default
 };
 
 struct VisionInput {

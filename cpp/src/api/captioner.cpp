@@ -63,7 +63,6 @@ struct Captioner::Impl {
       vision.image_mean[c] = static_cast<float>(preprocessor.image_mean[c]);
       vision.image_std[c] = static_cast<float>(preprocessor.image_std[c]);
     }
-    vision.num_threads = 1;  // callers submit from several threads; each decodes its own images
     return vision;
   }
 

@@ -1,7 +1,5 @@
 #include "image/patchify.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -12,7 +10,7 @@ namespace loupe::imaging {
 FloatBuffer patchify_frames(const std::vector<const uint8_t*>& frames, int height,
                                    int width, const PatchLayout& layout,
                                    const std::array<float, 3>& mean,
-                                   const std::array<float, 3>& std, int num_threads) {
+                                   const std::array<float, 3>& std) {
   const int P = layout.patch_size, Tp = layout.temporal_patch_size, M = layout.merge_size;
   LOUPE_CHECK(P > 0 && Tp > 0 && M > 0, InvalidArgument, "patchify: sizes must be positive");
   LOUPE_CHECK(!frames.empty(), InvalidArgument, "patchify: no frames");
@@ -32,9 +30,7 @@ FloatBuffer patchify_frames(const std::vector<const uint8_t*>& frames, int heigh
   const int64_t patch_dim = int64_t(C) * Tp * P * P;
   const int64_t patches_per_t = int64_t(gh) * gw;
   FloatBuffer out(static_cast<size_t>(gt * patches_per_t * patch_dim));
-  if (num_threads <= 0) num_threads = omp_get_max_threads();
 
-#pragma omp parallel for collapse(2) schedule(static) num_threads(num_threads) if (patches_per_t > 64)
   for (int t = 0; t < gt; ++t) {
     for (int64_t n = 0; n < patches_per_t; ++n) {
       // n enumerates (block row, block col, intra row, intra col).

@@ -23,6 +23,6 @@ struct PatchLayout {
 FloatBuffer patchify_frames(const std::vector<const uint8_t*>& frames, int height,
                                    int width, const PatchLayout& layout,
                                    const std::array<float, 3>& mean,
-                                   const std::array<float, 3>& std, int num_threads);
+                                   const std::array<float, 3>& std);
 
 }  // namespace loupe::imaging

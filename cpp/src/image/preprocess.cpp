@@ -42,7 +42,7 @@ VisionInput patchify(const std::vector<const uint8_t*>& frames, int height, int 
   const imaging::PatchLayout layout{o.patch_size, o.temporal_patch_size, o.merge_size};
   VisionInput out;
   out.pixel_values = imaging::patchify_frames(frames, height, width, layout, o.image_mean,
-                                              o.image_std, o.num_threads);
+                                              o.image_std);
   const int64_t frames_padded = (int64_t(frames.size()) + o.temporal_patch_size - 1) / o.temporal_patch_size;
   out.grid_thw = {frames_padded, height / o.patch_size, width / o.patch_size};
   out.patch_dim = int64_t(3) * o.temporal_patch_size * o.patch_size * o.patch_size;
@@ -62,7 +62,7 @@ VisionInput preprocess_image(const RgbImage& image, const VisionOptions& options
                                    options.patch_size * options.merge_size, options.min_pixels,
                                    options.max_pixels);
   const imaging::ByteBuffer resized = imaging::resize_bicubic_aa(
-      image.pixels.data(), image.height, image.width, 3, h, w, options.num_threads);
+      image.pixels.data(), image.height, image.width, 3, h, w);
   // A still image is one frame; patchify repeats it to fill the temporal patch.
   return patchify({resized.data()}, h, w, options);
 }
@@ -119,7 +119,7 @@ VideoInput preprocess_video(const std::vector<RgbImage>& frames,
   std::vector<const uint8_t*> views(frames.size());
   for (size_t i = 0; i < frames.size(); ++i) {
     resized[i] = imaging::resize_bicubic_aa(frames[i].pixels.data(), frames[i].height,
-                                            frames[i].width, 3, h, w, o.num_threads);
+                                            frames[i].width, 3, h, w);
     views[i] = resized[i].data();
   }
   VideoInput out;

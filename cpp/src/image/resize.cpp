@@ -4,8 +4,6 @@
 #include <cmath>
 #include <cstring>
 
-#include <omp.h>
-
 #include "core/error.h"
 
 namespace loupe::imaging {
@@ -119,30 +117,25 @@ void filter_rows(const uint8_t* src, size_t row_len, const AxisFilter& f, int be
 // filtered as columns with the vectorised vertical kernel and transposed back. The
 // integer sums are the same as a direct pass, so the bytes are too.
 void horizontal_pass_transposed(const uint8_t* src, int rows, int in_w, int channels,
-                                const AxisFilter& f, int out_w, uint8_t* dst, int num_threads) {
+                                const AxisFilter& f, int out_w, uint8_t* dst) {
   constexpr int kBlock = 64;
   const int blocks = (rows + kBlock - 1) / kBlock;
-#pragma omp parallel num_threads(num_threads) if (blocks > 1)
-  {
-    ByteBuffer columns(static_cast<size_t>(in_w) * kBlock * channels);
-    ByteBuffer filtered(static_cast<size_t>(out_w) * kBlock * channels);
-    std::vector<int32_t> acc(static_cast<size_t>(kBlock) * channels);
-#pragma omp for schedule(static)
-    for (int b = 0; b < blocks; ++b) {
-      const int r0 = b * kBlock, n = std::min(kBlock, rows - r0);
-      transpose_block(src + static_cast<size_t>(r0) * in_w * channels, n, in_w, channels, columns.data());
-      filter_rows(columns.data(), static_cast<size_t>(n) * channels, f, 0, out_w, filtered.data(), acc.data());
-      transpose_block(filtered.data(), out_w, n, channels, dst + static_cast<size_t>(r0) * out_w * channels);
-    }
+  ByteBuffer columns(static_cast<size_t>(in_w) * kBlock * channels);
+  ByteBuffer filtered(static_cast<size_t>(out_w) * kBlock * channels);
+  std::vector<int32_t> acc(static_cast<size_t>(kBlock) * channels);
+  for (int b = 0; b < blocks; ++b) {
+    const int r0 = b * kBlock, n = std::min(kBlock, rows - r0);
+    transpose_block(src + static_cast<size_t>(r0) * in_w * channels, n, in_w, channels, columns.data());
+    filter_rows(columns.data(), static_cast<size_t>(n) * channels, f, 0, out_w, filtered.data(), acc.data());
+    transpose_block(filtered.data(), out_w, n, channels, dst + static_cast<size_t>(r0) * out_w * channels);
   }
 }
 
 // Direct horizontal pass: a strided gather per output pixel. Cheapest when the filter is
 // short (upscaling or mild downscaling).
 void horizontal_pass(const uint8_t* src, int rows, int in_w, int channels, const AxisFilter& f,
-                     int out_w, uint8_t* dst, int num_threads) {
+                     int out_w, uint8_t* dst) {
   const int32_t half = 1 << (f.precision - 1);
-#pragma omp parallel for schedule(static) num_threads(num_threads) if (rows > 16)
   for (int y = 0; y < rows; ++y) {
     const uint8_t* in_row = src + static_cast<size_t>(y) * in_w * channels;
     uint8_t* out_row = dst + static_cast<size_t>(y) * out_w * channels;
@@ -172,23 +165,18 @@ void horizontal_pass(const uint8_t* src, int rows, int in_w, int channels, const
 }
 
 void vertical_pass(const uint8_t* src, int width, int channels, const AxisFilter& f, int out_h,
-                   uint8_t* dst, int num_threads) {
+                   uint8_t* dst) {
   const size_t row_len = static_cast<size_t>(width) * channels;
-#pragma omp parallel num_threads(num_threads) if (out_h > 16)
-  {
-    std::vector<int32_t> acc(row_len);
-#pragma omp for schedule(static)
-    for (int y = 0; y < out_h; ++y) filter_rows(src, row_len, f, y, y + 1, dst, acc.data());
-  }
+  std::vector<int32_t> acc(row_len);
+  for (int y = 0; y < out_h; ++y) filter_rows(src, row_len, f, y, y + 1, dst, acc.data());
 }
 
 }  // namespace
 
 ByteBuffer resize_bicubic_aa(const uint8_t* src, int in_h, int in_w, int channels,
-                                       int out_h, int out_w, int num_threads) {
+                                       int out_h, int out_w) {
   LOUPE_CHECK(in_h > 0 && in_w > 0 && out_h > 0 && out_w > 0 && channels > 0, InvalidArgument,
               "resize: bad geometry ", in_w, "x", in_h, " -> ", out_w, "x", out_h);
-  if (num_threads <= 0) num_threads = omp_get_max_threads();
   const size_t in_size = static_cast<size_t>(in_h) * in_w * channels;
   if (in_h == out_h && in_w == out_w) return ByteBuffer(src, src + in_size);
 
@@ -208,10 +196,9 @@ ByteBuffer resize_bicubic_aa(const uint8_t* src, int in_h, int in_w, int channel
     const uint8_t* first = src + static_cast<size_t>(row_offset) * in_w * channels;
     horizontal.resize(static_cast<size_t>(needed_rows) * out_w * channels);
     if (fx.taps < kTransposeMinTaps) {
-      horizontal_pass(first, needed_rows, in_w, channels, fx, out_w, horizontal.data(), num_threads);
+      horizontal_pass(first, needed_rows, in_w, channels, fx, out_w, horizontal.data());
     } else {
-      horizontal_pass_transposed(first, needed_rows, in_w, channels, fx, out_w, horizontal.data(),
-                                 num_threads);
+      horizontal_pass_transposed(first, needed_rows, in_w, channels, fx, out_w, horizontal.data());
     }
     rows = horizontal.data();
   } else {
@@ -221,7 +208,7 @@ ByteBuffer resize_bicubic_aa(const uint8_t* src, int in_h, int in_w, int channel
 
   for (int& s : fy.start) s -= row_offset;
   ByteBuffer out(static_cast<size_t>(out_h) * out_w * channels);
-  vertical_pass(rows, out_w, channels, fy, out_h, out.data(), num_threads);
+  vertical_pass(rows, out_w, channels, fy, out_h, out.data());
   return out;
 }
 

@@ -29,6 +29,6 @@ AxisFilter make_bicubic_aa_filter(int in_size, int out_size);
 // src: in_h x in_w x channels; returns out_h x out_w x channels. Horizontal pass first,
 // then vertical, each skipped when that size is unchanged; the intermediate is uint8.
 ByteBuffer resize_bicubic_aa(const uint8_t* src, int in_h, int in_w, int channels,
-                                       int out_h, int out_w, int num_threads = 0);
+                                       int out_h, int out_w);
 
 }  // namespace loupe::imaging

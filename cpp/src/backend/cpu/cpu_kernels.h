@@ -6,8 +6,8 @@
 
 namespace loupe::cpu {
 
-// Below this many scalar operations a loop runs on one thread: waking an OpenMP team costs
-// microseconds, and on a loaded machine spinning threads cost far more.
+// Below this many scalar operations a loop runs on one thread: waking the pool's workers
+// costs microseconds, and on a loaded machine spinning threads cost far more.
 constexpr int64_t kParallelWork = 1 << 16;
 
 // True when the CPU executes AVX-512F; checked once.

@@ -1,7 +1,8 @@
 #pragma once
-// A small fork-join pool for the CPU ops. Workers spin briefly for the next job, then
-// sleep on a condition variable: an idle or oversubscribed machine never burns a core
-// (OpenMP's default active wait made a loaded 2-core box 20x slower).
+// A small fork-join pool for the CPU ops, the runtime's one pool of compute threads (image
+// preprocessing runs single-threaded per image on the engine's preparation threads; OpenBLAS
+// keeps its own pool for the GEMMs). Workers spin briefly for the next job, then sleep on a
+// condition variable, so an idle or oversubscribed machine never burns a core.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
