@@ -69,6 +69,14 @@ inline std::unique_ptr<Engine> toy_engine(const EngineOptions& options, ToyModel
   return Engine::create(std::move(toy), options);
 }
 
+// A toy engine whose forward steps each take `step_delay_us`, so requests overlap in time.
+inline std::unique_ptr<Engine> slow_toy_engine(const EngineOptions& options, int step_delay_us) {
+  ToyModel* toy = nullptr;
+  auto engine = toy_engine(options, &toy);
+  toy->step_delay_us = step_delay_us;
+  return engine;
+}
+
 // Submits every case at once and waits for all results.
 inline std::vector<Result> run_all(Engine& engine, const std::vector<Case>& cases, int32_t max_new = 8) {
   std::vector<RequestHandle> handles;

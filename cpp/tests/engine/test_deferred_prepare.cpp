@@ -48,12 +48,10 @@ TEST(DeferredPrepare, PreparesOnlyWhatABatchCanRunAndMatchesEagerRequests) {
   const Result eager = eager_engine->submit(make_request(c, 12)).wait();
   ASSERT_TRUE(eager.ok()) << eager.error;
 
-  ToyModel* toy = nullptr;
   EngineOptions o = toy_options();
   o.max_running = 2;
   o.prepare_threads = 3;
-  auto engine = toy_engine(o, &toy);
-  toy->step_delay_us = 2000;
+  auto engine = slow_toy_engine(o, 2000);
   PrepareProbe probe;
   std::vector<RequestHandle> handles;
   for (int i = 0; i < 8; ++i) handles.push_back(engine->submit(probe.deferred(c, 12)));
@@ -95,11 +93,9 @@ TEST(DeferredPrepare, AFailedPrepareFailsOnlyItsRequestWithItsKind) {
 }
 
 TEST(DeferredPrepare, DeadlineAndCancelEndQueuedRequestsUnprepared) {
-  ToyModel* toy = nullptr;
   EngineOptions o = toy_options();
   o.max_running = 1;
-  auto engine = toy_engine(o, &toy);
-  toy->step_delay_us = 5000;
+  auto engine = slow_toy_engine(o, 5000);
   const Case c{toy_text(4, 23), {}};
   PrepareProbe probe;
   RequestHandle busy = engine->submit(probe.deferred(c, 40));  // holds the only slot ~200 ms
@@ -120,12 +116,10 @@ TEST(DeferredPrepare, DeadlineAndCancelEndQueuedRequestsUnprepared) {
 }
 
 TEST(DeferredPrepare, QueueLimitCountsUnpreparedRequestsAndCloseCancelsThem) {
-  ToyModel* toy = nullptr;
   EngineOptions o = toy_options();
   o.max_running = 1;
   o.queue_limit = 3;
-  auto engine = toy_engine(o, &toy);
-  toy->step_delay_us = 5000;
+  auto engine = slow_toy_engine(o, 5000);
   const Case c{toy_text(4, 23), {}};
   PrepareProbe probe;
   std::vector<RequestHandle> accepted;

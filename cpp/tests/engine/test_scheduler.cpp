@@ -312,12 +312,10 @@ TEST(Scheduler, CancelDeadlineAndClose) {
 }
 
 TEST(Scheduler, QueueLimitRefusesExcessSubmits) {
-  ToyModel* toy = nullptr;
   EngineOptions o = toy_options();
   o.queue_limit = 2;
   o.max_running = 1;
-  auto engine = toy_engine(o, &toy);
-  toy->step_delay_us = 5000;
+  auto engine = slow_toy_engine(o, 5000);
   Case c{toy_text(4, 23), {}};
   std::vector<RequestHandle> accepted;
   int refused = 0;

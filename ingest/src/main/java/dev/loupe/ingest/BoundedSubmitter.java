@@ -8,8 +8,9 @@ import java.util.concurrent.Semaphore;
 
 /**
  * Keeps at most {@code maxInFlight} requests in the engine: submit() blocks the producer
- * while the window is full, so a directory of a million images never queues a million
- * decoded images in memory (and never trips the engine's queue limit).
+ * while the window is full, as a well-behaved client of the engine's queue, so a directory
+ * of a million images never holds a million encoded images in memory (and never trips the
+ * engine's queue limit).
  */
 public final class BoundedSubmitter {
   private final LoupeEngine engine;
