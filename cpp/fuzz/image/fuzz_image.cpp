@@ -17,7 +17,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   loupe::VisionOptions options;
   options.min_pixels = 1024;
   options.max_pixels = 16384;
-  options.num_threads = 1;
   try {
     const loupe::RgbImage image = loupe::decode_image(std::span<const uint8_t>(data, size), limits);
     const loupe::VisionInput input = loupe::preprocess_image(image, options);
