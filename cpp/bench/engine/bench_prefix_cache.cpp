@@ -52,7 +52,7 @@ std::vector<Request> workload(const Options& o) {
     const float offset = float(i / int(bases.size())) * 1e-3f;
     for (float& v : image.pixel_values) v += offset;
     image.preprocess_key = "bench";
-    const int64_t tokens = int64_t(image.grid.t) * image.grid.h * image.grid.w / 4;
+    const int64_t tokens = image.grid.merged_tokens(2);
     for (const auto& instruction : kInstructions) {
       Request r;
       r.token_ids = kHead;

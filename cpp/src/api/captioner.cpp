@@ -74,8 +74,32 @@ struct Captioner::Impl {
     return key.str();
   }
 
-  std::vector<VisualAttachment> prepare_images(const CaptionRequest& request, std::vector<GridTHW>& grids) const {
+  // What costs nothing to check; fill() does the rest when the engine is about to run it.
+  void check_shape(const CaptionRequest& request) const {
     check_image_count(request.images.size(), options.image_limits);
+    if (!request.text_segments.empty())
+      LOUPE_CHECK(request.text_segments.size() == request.images.size() + 1, InvalidArgument,
+                  "text_segments needs one more entry (", request.images.size() + 1, ") than images, got ",
+                  request.text_segments.size());
+    vision_options(request);  // the resize budget is valid
+  }
+
+  struct StageTimes {
+    double image_ms = 0, tokenize_ms = 0;
+  };
+
+  // Decodes and preprocesses the images into `out.visuals`, then builds `out.token_ids`.
+  void fill(const CaptionRequest& request, Request& out, StageTimes& times) const {
+    const auto image_start = Clock::now();
+    std::vector<GridTHW> grids;
+    out.visuals = prepare_images(request, grids);
+    times.image_ms = ms_since(image_start);
+    const auto tokenize_start = Clock::now();
+    out.token_ids = tokenize(request, grids);
+    times.tokenize_ms = ms_since(tokenize_start);
+  }
+
+  std::vector<VisualAttachment> prepare_images(const CaptionRequest& request, std::vector<GridTHW>& grids) const {
     const VisionOptions vision = vision_options(request);
     const std::string key = preprocess_key(vision);
     std::vector<VisualAttachment> visuals;
@@ -101,9 +125,7 @@ struct Captioner::Impl {
     if (request.text_segments.empty()) {
       for (size_t i = 0; i < grids.size(); ++i) user.content.push_back(ChatContent::image());
       user.content.push_back(ChatContent::make_text(request.prompt));
-    } else {
-      LOUPE_CHECK(request.text_segments.size() == grids.size() + 1, InvalidArgument, "text_segments needs one more entry (",
-                  grids.size() + 1, ") than images, got ", request.text_segments.size());
+    } else {  // check_shape: one more segment than images
       for (size_t i = 0; i < request.text_segments.size(); ++i) {
         if (!request.text_segments[i].empty()) user.content.push_back(ChatContent::make_text(request.text_segments[i]));
         if (i < grids.size()) user.content.push_back(ChatContent::image());
@@ -130,31 +152,15 @@ uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
   Impl& impl = *impl_;
   LOUPE_CHECK(!impl.closed.load(), Cancelled, "captioner is closed");
   const auto start = Clock::now();
-  // What costs nothing is checked now; decoding, preprocessing and tokenizing wait until
-  // the engine is about to run the request (Request::prepare), so a queued request holds
-  // only its encoded images.
-  check_image_count(request.images.size(), impl.options.image_limits);
-  if (!request.text_segments.empty())
-    LOUPE_CHECK(request.text_segments.size() == request.images.size() + 1, InvalidArgument,
-                "text_segments needs one more entry (", request.images.size() + 1, ") than images, got ",
-                request.text_segments.size());
-  impl.vision_options(request);  // the resize budget is valid
-
-  struct Stages {
-    double image_ms = 0, tokenize_ms = 0;
-  };
-  auto stages = std::make_shared<Stages>();  // written by prepare, read by on_complete after it
+  // Decoding, preprocessing and tokenizing wait until the engine is about to run the request
+  // (Request::prepare), so a queued request holds only its encoded images.
+  impl.check_shape(request);
+  auto stages = std::make_shared<Impl::StageTimes>();  // written by prepare, read by on_complete after it
   Request engine_request;
   engine_request.sampling = request.sampling;
   engine_request.timeout_ms = request.timeout_ms;
   engine_request.prepare = [&impl, stages, caption_request = std::move(request)](Request& r) {
-    const auto image_start = Clock::now();
-    std::vector<GridTHW> grids;
-    r.visuals = impl.prepare_images(caption_request, grids);
-    stages->image_ms = ms_since(image_start);
-    const auto tokenize_start = Clock::now();
-    r.token_ids = impl.tokenize(caption_request, grids);
-    stages->tokenize_ms = ms_since(tokenize_start);
+    impl.fill(caption_request, r, *stages);
   };
   const Tokenizer tokenizer = impl.tokenizer();  // shares the loaded handle
   engine_request.detokenize = [tokenizer](const std::vector<int32_t>& ids) { return tokenizer.decode(ids, true); };
@@ -215,9 +221,11 @@ EngineStats Captioner::stats() const { return impl_->engine->stats(); }
 SamplingParams Captioner::default_sampling() const { return impl_->engine->default_sampling(); }
 
 std::vector<int32_t> Captioner::prompt_token_ids(const CaptionRequest& request) const {
-  std::vector<GridTHW> grids;
-  impl_->prepare_images(request, grids);
-  return impl_->tokenize(request, grids);
+  impl_->check_shape(request);
+  Request filled;
+  Impl::StageTimes times;
+  impl_->fill(request, filled, times);
+  return filled.token_ids;
 }
 
 std::string Captioner::decode(const std::vector<int32_t>& token_ids) const { return impl_->caption_text(token_ids); }

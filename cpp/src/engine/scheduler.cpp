@@ -99,7 +99,7 @@ void Scheduler::validate(RequestState& r) const {
       LOUPE_CHECK(int64_t(v.pixel_values.size()) == patches * info_.patch_dim, InvalidArgument, "attachment ", k,
                   " has ", v.pixel_values.size(), " pixel values, expected ", patches, " x ", info_.patch_dim);
     LOUPE_CHECK(!v.pixel_values.empty(), InvalidArgument, "attachment ", k, " has no pixel values");
-    visual_total += patches / (int64_t(merge) * merge);
+    visual_total += v.grid.merged_tokens(merge);
     VisualItem item;
     item.kind = v.kind;
     item.grid = v.grid;
@@ -191,18 +191,14 @@ void Scheduler::prepare_loop() {
 }
 
 bool Scheduler::cancel(uint64_t id) {
-  std::shared_ptr<RequestState> r;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto it = live_.find(id);
     if (it == live_.end()) return false;
-    r = it->second.lock();
-  }
-  if (!r) return false;
-  r->cancel_requested = true;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    cancel_requested_ = true;
+    std::shared_ptr<RequestState> r = it->second.lock();
+    if (!r) return false;
+    r->cancel_requested = true;
+    cancel_requested_ = true;  // after the request's flag: the woken scheduler sees both
   }
   wake_.notify_one();
   return true;
@@ -300,22 +296,24 @@ void Scheduler::drop_expired() {
     if (expired(*running_[i], reason, kind, message)) finish(*running_[i], reason, kind, message);
   for (size_t i = waiting_.size(); i-- > 0;)
     if (expired(*waiting_[i], reason, kind, message)) finish(*waiting_[i], reason, kind, message);
-  std::vector<std::shared_ptr<RequestState>> unprepared_expired;
+  struct Expired {
+    std::shared_ptr<RequestState> request;
+    FinishReason reason;
+    const char *kind, *message;
+  };
+  std::vector<Expired> unprepared_expired;  // finished outside the lock finish() takes
   {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto it = unprepared_.begin(); it != unprepared_.end();) {
       if (expired(**it, reason, kind, message)) {
-        unprepared_expired.push_back(std::move(*it));
+        unprepared_expired.push_back({std::move(*it), reason, kind, message});
         it = unprepared_.erase(it);
       } else {
         ++it;
       }
     }
   }
-  for (auto& r : unprepared_expired) {
-    expired(*r, reason, kind, message);
-    finish(*r, reason, kind, message);
-  }
+  for (auto& e : unprepared_expired) finish(*e.request, e.reason, e.kind, e.message);
 }
 
 void Scheduler::step() {
@@ -653,9 +651,8 @@ void Scheduler::publish_stats(uint64_t finished_id) {
   s.vision_cache_hits = features_.hits();
   s.vision_cache_misses = features_.misses();
   std::lock_guard<std::mutex> lock(mutex_);
-  if (finished_id != 0) live_.erase(finished_id);  // with the counts, so waiting never dips
-  s.waiting = int64_t(live_.size()) - s.running;
-  published_ = s;
+  if (finished_id != 0) live_.erase(finished_id);  // with the counts, so stats() never sees it twice
+  published_ = s;  // waiting is derived from live_ in stats()
 }
 
 }  // namespace loupe::engine

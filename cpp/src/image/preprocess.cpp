@@ -46,7 +46,7 @@ VisionInput patchify(const std::vector<const uint8_t*>& frames, int height, int 
   const int64_t frames_padded = (int64_t(frames.size()) + o.temporal_patch_size - 1) / o.temporal_patch_size;
   out.grid_thw = {frames_padded, height / o.patch_size, width / o.patch_size};
   out.patch_dim = int64_t(3) * o.temporal_patch_size * o.patch_size * o.patch_size;
-  out.num_patches = out.grid_thw.t * out.grid_thw.h * out.grid_thw.w;
+  out.num_patches = out.grid_thw.patches();
   out.num_tokens = out.num_patches / (int64_t(o.merge_size) * o.merge_size);
   out.resized_height = height;
   out.resized_width = width;

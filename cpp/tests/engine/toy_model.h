@@ -131,7 +131,7 @@ class ToyModel : public ModelRunner {
     return kv_[size_t(slot)];
   }
   static std::shared_ptr<const void> encode(const VisualItem& item) {
-    const size_t patches = size_t(item.grid.t) * item.grid.h * item.grid.w;
+    const size_t patches = size_t(item.grid.patches());
     auto rows = std::make_shared<std::vector<uint64_t>>(patches / 4);
     for (size_t r = 0; r < rows->size(); ++r) {
       uint64_t h = 0x9e37;

@@ -36,7 +36,7 @@ import org.elasticsearch.core.TimeValue;
  *
  * <p>The engine owns queueing, admission and deadlines: a document goes to the engine with
  * its encoded image and the node's {@code loupe.timeout} (the engine was opened with
- * {@code loupe.queue.size} and {@code loupe.max_running}); the engine refuses it when its queue
+ * {@code loupe.queue.size} and {@code loupe.batch.max_running}); the engine refuses it when its queue
  * is full (429), decodes it only when a batch slot is near and ends it at its deadline. The
  * plugin's pool only turns the field into bytes (base64 can be megabytes) off the ingest
  * thread. Until the model has loaded there is no engine: documents wait for it here, within
@@ -71,7 +71,6 @@ public final class CaptionService implements Closeable {
     final CaptionJob job;
     final BiConsumer<Caption, Exception> done;
     final long admittedNanos;
-    final AtomicBoolean started = new AtomicBoolean();
     final AtomicBoolean finished = new AtomicBoolean();
     volatile long submittedNanos;
     volatile Runnable cancelLoadTimer;
@@ -86,7 +85,7 @@ public final class CaptionService implements Closeable {
 
   /**
    * @param modelDir the node's {@code loupe.model.path}, resolved; null when unset
-   * @param pool where image fields become bytes (the plugin's bounded pool)
+   * @param pool where image fields become bytes (the plugin's pool)
    * @param maxRunning and queueLimit: the limits the engine was opened with, for stats and messages
    */
   public CaptionService(
@@ -202,9 +201,13 @@ public final class CaptionService implements Closeable {
     }
   }
 
-  /** Off the ingest thread: the field becomes bytes, then the engine takes the document. */
+  /**
+   * Off the ingest thread: the field becomes bytes, then the engine takes the document. Each
+   * document arrives here once: from submit, or polled once from the documents that waited
+   * for the model.
+   */
   private void hand(Document document) {
-    if (document.finished.get() || !document.started.compareAndSet(false, true)) return;
+    if (document.finished.get()) return;  // its wait for the model timed out
     String unusable = unusableReason();  // the model failed to load, or the node is closing
     if (unusable != null) {
       finish(document, null, new IllegalStateException("image_caption cannot run: " + unusable));
