@@ -1,6 +1,10 @@
 // Public Engine API over the scheduler.
 #include "loupe/engine.h"
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "core/error.h"
 #include "engine/model_runner.h"
 #include "engine/request_state.h"
@@ -72,7 +76,16 @@ struct Engine::Impl {
 };
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() { close(); }
+Engine::~Engine() {
+  close();
+  impl_.reset();
+#if defined(__GLIBC__)
+  // The preparation threads decoded images in malloc arenas of their own, which glibc keeps
+  // (with their freed pages) after the threads exit; give those pages back to the system
+  // with the engine, so opening and closing engines does not ratchet up the process's RSS.
+  malloc_trim(0);
+#endif
+}
 
 std::unique_ptr<Engine> Engine::open(const std::string& model_dir, const EngineOptions& options) {
   return create(engine::open_qwen3vl_runner(model_dir, options), options);
