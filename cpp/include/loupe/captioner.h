@@ -54,7 +54,7 @@ struct CaptionResult {
   int32_t prompt_tokens = 0;
   int32_t cached_tokens = 0;
   CaptionTimings timings;
-  bool ok() const { return finish_reason <= FinishReason::StopString; }
+  bool ok() const { return finish_reason <= FinishReason::Pooled; }
 };
 
 struct CaptionCallbacks {

@@ -50,7 +50,8 @@ struct SamplingParams {
   uint64_t seed = 0;                                 // same seed + same request = same tokens
 };
 
-enum class FinishReason : uint8_t { Length, StopToken, StopSequence, StopString, Cancelled, Timeout, Error };
+// Pooled: a prefill-only request (Request::pooling) returned its vector or score.
+enum class FinishReason : uint8_t { Length, StopToken, StopSequence, StopString, Pooled, Cancelled, Timeout, Error };
 const char* finish_reason_name(FinishReason reason);
 
 struct StageTimings {
@@ -70,7 +71,23 @@ struct Result {
   int32_t cached_tokens = 0;  // prompt tokens served from the prefix cache
   int32_t retractions = 0;    // times the request was preempted for memory and re-run
   StageTimings timings;
-  bool ok() const { return finish_reason <= FinishReason::StopString; }
+  // Request::pooling only: the unit-length vector (Embedding) or the yes-probability (YesNoScore).
+  std::vector<float> embedding;
+  double score = 0;
+  bool ok() const { return finish_reason <= FinishReason::Pooled; }
+};
+
+// A prefill-only request: the engine computes the prompt (batched with everything else and
+// sharing the prefix cache) and returns what the model gives at its last position instead
+// of generating. h is the final-norm hidden state there.
+struct PoolingParams {
+  enum class Kind : uint8_t {
+    Embedding,   // h[0:dimensions] / |h[0:dimensions]| (Qwen3-VL-Embedding, Matryoshka)
+    YesNoScore,  // sigmoid(h . (W[yes] - W[no])), W the output head (Qwen3-VL-Reranker)
+  };
+  Kind kind = Kind::Embedding;
+  int32_t dimensions = 0;  // Embedding: leading dimensions kept; 0 = the hidden size
+  int32_t yes_token = -1, no_token = -1;  // YesNoScore
 };
 
 struct Request {
@@ -83,6 +100,7 @@ struct Request {
   // completes the request with that error kind instead.
   std::function<void(Request&)> prepare;
   std::optional<SamplingParams> sampling;  // nullopt: generation_config.json defaults
+  std::optional<PoolingParams> pooling;    // set: prefill only, no sampling
   int64_t timeout_ms = 0;                  // 0: no deadline
   // Detokenizer for stop strings (text of the given output tokens).
   std::function<std::string(const std::vector<int32_t>&)> detokenize;
@@ -162,6 +180,8 @@ class Engine {
   bool cancel(uint64_t id);
   EngineStats stats() const;
   SamplingParams default_sampling() const;
+  int32_t hidden_size() const;  // the full embedding size (PoolingParams::dimensions 0)
+  bool can_generate() const;    // false: the checkpoint has no output head
   // Stops the scheduler; requests still queued or running complete as Cancelled.
   void close();
 

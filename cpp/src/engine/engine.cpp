@@ -23,6 +23,7 @@ const char* finish_reason_name(FinishReason reason) {
     case FinishReason::StopToken: return "stop_token";
     case FinishReason::StopSequence: return "stop_sequence";
     case FinishReason::StopString: return "stop_string";
+    case FinishReason::Pooled: return "pooled";
     case FinishReason::Cancelled: return "cancelled";
     case FinishReason::Timeout: return "timeout";
     case FinishReason::Error: return "error";
@@ -106,6 +107,8 @@ RequestHandle Engine::submit(Request request) {
 bool Engine::cancel(uint64_t id) { return impl_->scheduler->cancel(id); }
 EngineStats Engine::stats() const { return impl_->scheduler->stats(); }
 SamplingParams Engine::default_sampling() const { return impl_->scheduler->info().generation_defaults; }
+int32_t Engine::hidden_size() const { return impl_->scheduler->info().hidden_size; }
+bool Engine::can_generate() const { return impl_->scheduler->info().can_generate; }
 void Engine::close() {
   if (impl_ && impl_->scheduler) impl_->scheduler->close();
 }

@@ -23,6 +23,8 @@ struct RunnerInfo {
   int32_t spatial_merge = 2;      // merged visual tokens = t*h*w / merge²
   int32_t patch_dim = 0;          // pixel_values row width (C*Tp*P*P)
   size_t kv_bytes_per_token = 0;  // all layers, K and V
+  int32_t hidden_size = 0;        // width of h, the vector PoolingParams::Embedding returns
+  bool can_generate = true;       // false: no output head (an embedding checkpoint without lm_head)
   SamplingParams generation_defaults;
 };
 
@@ -42,6 +44,11 @@ struct Step {
   // next_tokens empty and the engine samples the logits.
   std::vector<Sampler*> samplers;
   std::vector<int32_t> next_tokens;
+  // Prefill-only sequences: pooling[b] is set when this step completes sequence b's prompt
+  // and it wants a vector or score instead of a token (its sampler is then null). The
+  // runner fills pooled[b] (Result::embedding, or {score}) for those rows.
+  std::vector<const PoolingParams*> pooling;
+  std::vector<std::vector<float>> pooled;
 };
 
 // M-RoPE table of a whole prompt, computed once per request (spec §9.8).

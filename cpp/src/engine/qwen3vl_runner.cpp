@@ -4,6 +4,7 @@
 // sampling parameters.
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <unordered_map>
 
 #include "backend/backend.h"
@@ -57,6 +58,8 @@ class Qwen3VLRunner final : public ModelRunner {
     info_.patch_dim = int32_t(config.vision.patch_dim());
     info_.kv_bytes_per_token = model::KVCache::bytes_per_token(config, backend_->activation_dtype());
     info_.generation_defaults = defaults_from(model::load_generation_config(model_dir));
+    info_.hidden_size = int32_t(config.text.hidden_size);
+    info_.can_generate = model_->can_generate();
   }
 
   const RunnerInfo& info() const override { return info_; }
@@ -93,12 +96,60 @@ class Qwen3VLRunner final : public ModelRunner {
       encoded.emplace(item->hash, item);
     }
     batch.kv_cache = kv_.get();
-    Tensor device_logits = model_->forward_logits(step.input_ids, step.positions, batch);
-    sample_on_device(step, device_logits);
+    const bool pools = std::any_of(step.pooling.begin(), step.pooling.end(), [](auto* p) { return p != nullptr; });
+    model::Qwen3VLModel::StepOutput out = model_->forward_step(step.input_ids, step.positions, batch, pools);
+    if (out.logits.data) sample_on_device(step, out.logits);
+    if (pools) pool(step, out.hidden);
     logits.clear();
   }
 
  private:
+  // What a prefill-only sequence returns, from h on the host in fp32 (double sums).
+  void pool(Step& step, Tensor hidden) {
+    const size_t D = size_t(info_.hidden_size);
+    std::vector<float> h(size_t(step.batch.batch_size) * D);
+    backend_->to_host_f32(h.data(), hidden);
+    backend_->synchronize();
+    step.pooled.assign(step.pooling.size(), {});
+    for (size_t b = 0; b < step.pooling.size(); ++b) {
+      const PoolingParams* p = step.pooling[b];
+      if (!p) continue;
+      const float* row = h.data() + b * D;
+      if (p->kind == PoolingParams::Kind::Embedding) {
+        const size_t d = p->dimensions > 0 ? std::min(size_t(p->dimensions), D) : D;
+        double norm = 0;
+        for (size_t i = 0; i < d; ++i) norm += double(row[i]) * row[i];
+        // As torch's F.normalize: divide by max(|x|, 1e-12).
+        const double scale = 1.0 / std::max(std::sqrt(norm), 1e-12);
+        std::vector<float>& v = step.pooled[b];
+        v.resize(d);
+        for (size_t i = 0; i < d; ++i) v[i] = float(row[i] * scale);
+      } else {
+        const std::vector<float>& w = yes_minus_no(p->yes_token, p->no_token);
+        double logit = 0;
+        for (size_t i = 0; i < D; ++i) logit += double(row[i]) * w[i];
+        step.pooled[b] = {float(1.0 / (1.0 + std::exp(-logit)))};
+      }
+    }
+  }
+
+  // W[yes] - W[no] of the output head, as the reference folds it into one linear layer.
+  const std::vector<float>& yes_minus_no(int32_t yes, int32_t no) {
+    const uint64_t key = (uint64_t(uint32_t(yes)) << 32) | uint32_t(no);
+    auto it = score_rows_.find(key);
+    if (it != score_rows_.end()) return it->second;
+    const Tensor& head = model_->weights().lm_head;
+    LOUPE_CHECK(head.data != nullptr, InvalidArgument, "a yes/no score needs the checkpoint's output head (lm_head)");
+    const size_t D = size_t(info_.hidden_size);
+    std::vector<float> rows(2 * D);
+    backend_->to_host_f32(rows.data(), head.slice_rows(yes, yes + 1));
+    backend_->to_host_f32(rows.data() + D, head.slice_rows(no, no + 1));
+    backend_->synchronize();
+    std::vector<float> diff(D);
+    for (size_t i = 0; i < D; ++i) diff[i] = rows[i] - rows[D + i];
+    return score_rows_.emplace(key, std::move(diff)).first->second;
+  }
+
   // The step's tokens are drawn where the logits are (Backend::sample): a device backend
   // returns only ids; each request's Sampler supplies its row (penalties, its own RNG draw)
   // and records the pick, so results equal the host sampler's on the same logits.
@@ -131,6 +182,7 @@ class Qwen3VLRunner final : public ModelRunner {
   std::unique_ptr<model::Qwen3VLModel> model_;
   std::unique_ptr<model::KVCache> kv_;
   RunnerInfo info_;
+  std::unordered_map<uint64_t, std::vector<float>> score_rows_;  // (yes, no) -> W[yes] - W[no]
 };
 
 }  // namespace

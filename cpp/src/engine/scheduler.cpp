@@ -75,11 +75,18 @@ void Scheduler::validate(RequestState& r) const {
   LOUPE_CHECK(prompt_len > 0, InvalidArgument, "request has no tokens");
   LOUPE_CHECK(prompt_len <= options_.max_prompt_tokens, LimitExceeded, "prompt of ", prompt_len,
               " tokens exceeds max_prompt_tokens ", options_.max_prompt_tokens);
+  int64_t new_tokens = 0;
   SamplingParams sampling = r.request.sampling ? *r.request.sampling : info_.generation_defaults;
-  validate_sampling(sampling, bool(r.request.detokenize));
-  LOUPE_CHECK(prompt_len + sampling.max_new_tokens <= allocator_->usable(), LimitExceeded,
-              "prompt (", prompt_len, ") + max_new_tokens (", sampling.max_new_tokens,
-              ") exceeds the KV pool of ", allocator_->usable(), " tokens");
+  if (r.request.pooling) {
+    validate_pooling(*r.request.pooling);
+  } else {
+    LOUPE_CHECK(info_.can_generate, InvalidArgument,
+                "this checkpoint has no output head (lm_head.weight): it computes embeddings, it cannot generate");
+    validate_sampling(sampling, bool(r.request.detokenize));
+    new_tokens = sampling.max_new_tokens;
+  }
+  LOUPE_CHECK(prompt_len + new_tokens <= allocator_->usable(), LimitExceeded, "prompt (", prompt_len,
+              ") + max_new_tokens (", new_tokens, ") exceeds the KV pool of ", allocator_->usable(), " tokens");
   for (int32_t id : ids)
     LOUPE_CHECK(id >= 0 && id < info_.vocab_size, InvalidArgument, "token id ", id,
                 " outside the vocabulary [0, ", info_.vocab_size, ")");
@@ -120,8 +127,24 @@ void Scheduler::validate(RequestState& r) const {
   r.visual_item = std::move(map.visual_item);
   r.visual_row = std::move(map.visual_row);
 
-  r.sampler = std::make_unique<Sampler>(sampling, ids);
+  if (!r.request.pooling) r.sampler = std::make_unique<Sampler>(sampling, ids);
   r.result.prompt_tokens = int32_t(prompt_len);
+}
+
+void Scheduler::validate_pooling(const PoolingParams& p) const {
+  const int32_t hidden = info_.hidden_size;
+  if (p.kind == PoolingParams::Kind::Embedding) {
+    const int32_t smallest = std::min(kMinEmbeddingDimensions, hidden);
+    LOUPE_CHECK(p.dimensions == 0 || (p.dimensions >= smallest && p.dimensions <= hidden), InvalidArgument,
+                "embedding dimensions must be between ", smallest, " and ", hidden, " (0 = ", hidden, "), got ",
+                p.dimensions);
+  } else {
+    LOUPE_CHECK(info_.can_generate, InvalidArgument,
+                "a yes/no score needs the checkpoint's output head (lm_head.weight), which this one lacks");
+    for (int32_t id : {p.yes_token, p.no_token})
+      LOUPE_CHECK(id >= 0 && id < info_.vocab_size, InvalidArgument, "score token id ", id,
+                  " outside the vocabulary [0, ", info_.vocab_size, ")");
+  }
 }
 
 std::shared_ptr<RequestState> Scheduler::submit(Request request) {
@@ -465,7 +488,9 @@ void Scheduler::run(std::vector<Chunk>& chunks, ForwardMode mode) {
     batch.extend_prefix_lens.push_back(c.begin);
     batch.extend_seq_lens.push_back(c.end - c.begin);
     batch.kv_slots.push_back(r.kv_slots.data());
-    step.samplers.push_back(c.end == r.seq_len() ? r.sampler.get() : nullptr);
+    const bool completes_prompt = c.end == r.seq_len();
+    step.samplers.push_back(completes_prompt ? r.sampler.get() : nullptr);
+    step.pooling.push_back(completes_prompt && r.request.pooling ? &*r.request.pooling : nullptr);
     const int32_t prompt_len = r.prompt_len();
     int32_t last_item = -1, last_index = -1;
     for (int32_t i = c.begin; i < c.end; ++i) {
@@ -504,9 +529,13 @@ void Scheduler::run(std::vector<Chunk>& chunks, ForwardMode mode) {
   const auto start = Clock::now();
   try {
     runner_->forward(step, logits_);
-    LOUPE_CHECK(step.next_tokens.size() == size_t(batch.batch_size) ||
+    const bool samples = std::any_of(step.samplers.begin(), step.samplers.end(), [](auto* s) { return s != nullptr; });
+    const bool pools = std::any_of(step.pooling.begin(), step.pooling.end(), [](auto* p) { return p != nullptr; });
+    LOUPE_CHECK(!samples || step.next_tokens.size() == size_t(batch.batch_size) ||
                     logits_.size() >= size_t(batch.batch_size) * size_t(info_.vocab_size),
                 Internal, "model returned ", logits_.size(), " logits for a batch of ", batch.batch_size);
+    LOUPE_CHECK(!pools || step.pooled.size() == size_t(batch.batch_size), Internal,
+                "model returned no pooled outputs for a prefill-only request");
   } catch (...) {
     auto [kind, message] = describe_current_exception();
     for (const Chunk& c : chunks) finish(*c.req, FinishReason::Error, kind, message);
@@ -527,6 +556,10 @@ void Scheduler::run(std::vector<Chunk>& chunks, ForwardMode mode) {
     if (mode == ForwardMode::Extend) counters_.prefill_tokens += chunks[b].end - chunks[b].begin;
     if (r.kv_len() >= r.prompt_len())  // prompt done: features no longer needed here
       for (auto& item : r.items) item.features.reset();
+    if (chunks[b].end == r.seq_len() && r.request.pooling) {
+      complete_pooled(r, std::move(step.pooled[b]));
+      continue;
+    }
     if (chunks[b].end == r.seq_len()) {
       const int32_t token = step.next_tokens.empty()
                                 ? r.sampler->sample(&logits_[b * size_t(info_.vocab_size)], info_.vocab_size)
@@ -535,6 +568,16 @@ void Scheduler::run(std::vector<Chunk>& chunks, ForwardMode mode) {
     }
     if (!r.finished && mode == ForwardMode::Extend) cache_progress(r);
   }
+}
+
+void Scheduler::complete_pooled(RequestState& r, std::vector<float> pooled) {
+  if (r.request.pooling->kind == PoolingParams::Kind::Embedding) {
+    r.result.embedding = std::move(pooled);
+  } else {
+    LOUPE_CHECK(pooled.size() == 1, Internal, "model returned ", pooled.size(), " values for a score");
+    r.result.score = pooled[0];
+  }
+  finish(r, FinishReason::Pooled);  // the computed prompt goes to the prefix cache
 }
 
 void Scheduler::after_token(RequestState& r, int32_t token) {

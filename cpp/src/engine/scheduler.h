@@ -23,6 +23,9 @@
 
 namespace loupe::engine {
 
+// Matryoshka embeddings keep at least this many leading dimensions (Qwen3-VL-Embedding: 64).
+inline constexpr int32_t kMinEmbeddingDimensions = 64;
+
 class Scheduler {
  public:
   Scheduler(std::unique_ptr<ModelRunner> runner, const EngineOptions& options);
@@ -41,6 +44,7 @@ class Scheduler {
   };
 
   void validate(RequestState& r) const;  // checks, hashing, placeholder mapping; any thread
+  void validate_pooling(const PoolingParams& pooling) const;
   void prepare_loop();                    // a preparation thread
   bool may_prepare() const;               // mutex_ held
   void wait_for_work();
@@ -55,6 +59,7 @@ class Scheduler {
   bool admit(const std::shared_ptr<RequestState>& r, int32_t budget, std::vector<Chunk>& chunks);
   void run(std::vector<Chunk>& chunks, ForwardMode mode);
   void after_token(RequestState& r, int32_t token);
+  void complete_pooled(RequestState& r, std::vector<float> pooled);
   void cache_progress(RequestState& r);
   void release_kv(RequestState& r, bool keep_computed);
   void retract(RequestState& r);

@@ -45,8 +45,18 @@ std::vector<float> Qwen3VLModel::forward(std::span<const int32_t> input_ids, std
   return out;
 }
 
+bool Qwen3VLModel::can_generate() const { return weights_->has_lm_head(); }
+
 Tensor Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
                                    ForwardBatch& batch) {
+  LOUPE_CHECK(can_generate(), InvalidArgument,
+              "this checkpoint has no output head (lm_head.weight, untied): it computes embeddings, not tokens");
+  return forward_step(input_ids, positions, batch, false).logits;
+}
+
+Qwen3VLModel::StepOutput Qwen3VLModel::forward_step(std::span<const int32_t> input_ids,
+                                                    std::span<const int32_t> positions, ForwardBatch& batch,
+                                                    bool want_hidden) {
   Backend& be = backend_;
   const TextConfig& tc = config_.text;
   const int64_t n = int64_t(input_ids.size()), D = tc.hidden_size, B = batch.batch_size;
@@ -93,7 +103,8 @@ Tensor Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::spa
 
   // ---- text-only decode: a recorded step where the backend has graphs --------------------
   RopeTable rope = mrope_table(positions, n, tc, text_variant.mrope_layout);
-  if (Tensor logits = decode_graphs_->run(input_ids, rope, batch); logits.data) return logits;
+  if (!want_hidden)
+    if (Tensor logits = decode_graphs_->run(input_ids, rope, batch); logits.data) return {logits, {}};
 
   // ---- vision features for the items in this step ---------------------------------------
   const int64_t M = config_.vision.spatial_merge_size;
@@ -173,15 +184,22 @@ Tensor Qwen3VLModel::forward_logits(std::span<const int32_t> input_ids, std::spa
     };
   run_decoder(be, *weights_, tc, *batch.kv_cache, x, step);
 
-  // ---- logits of the last new token of each sequence ---------------------------------------
+  // ---- final norm and logits of the last new token of each sequence ------------------------
   std::vector<int32_t> last(B);
   for (int64_t b = 0; b < B; ++b) last[b] = q_start[b] + q_len[b] - 1;
   Buffer hidden_last(be, act, {B, D});
-  if (!eager_logits_.tensor().data || eager_logits_.tensor().dim(0) != B)
-    eager_logits_ = Buffer(be, act, {B, tc.vocab_size});
   be.gather_rows(hidden_last, x, upload_i32(be, last));
-  final_logits(be, *weights_, tc, hidden_last, eager_logits_);
-  return eager_logits_;
+  if (!eager_hidden_.tensor().data || eager_hidden_.tensor().dim(0) != B) eager_hidden_ = Buffer(be, act, {B, D});
+  be.rms_norm(eager_hidden_, hidden_last, weights_->final_norm, float(tc.rms_norm_eps));
+  StepOutput out;
+  if (want_hidden) out.hidden = eager_hidden_;
+  if (can_generate()) {
+    if (!eager_logits_.tensor().data || eager_logits_.tensor().dim(0) != B)
+      eager_logits_ = Buffer(be, act, {B, tc.vocab_size});
+    be.linear(eager_logits_, eager_hidden_, weights_->lm_head, nullptr);
+    out.logits = eager_logits_;
+  }
+  return out;
 }
 
 }  // namespace loupe::model

@@ -57,6 +57,15 @@ class Qwen3VLModel {
   // and stays valid until the next forward call.
   Tensor forward_logits(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
                         ForwardBatch& batch);
+  // The same step, also keeping h = the final-norm hidden state of the last new token of
+  // each sequence ([batch_size, D], activation dtype, on the device) when want_hidden
+  // (embeddings, reranker scores). Logits are empty when the checkpoint has no output head.
+  struct StepOutput {
+    Tensor logits, hidden;
+  };
+  StepOutput forward_step(std::span<const int32_t> input_ids, std::span<const int32_t> positions,
+                          ForwardBatch& batch, bool want_hidden);
+  bool can_generate() const;  // the checkpoint has an output head
   const DecodeGraphStats& decode_graph_stats() const { return decode_graphs_->stats(); }
 
   const Weights& weights() const { return *weights_; }
@@ -74,6 +83,7 @@ class Qwen3VLModel {
   std::vector<float> pos_table_;            // pos_embed as host fp32 for the interpolation
   std::unique_ptr<DecodeGraphs> decode_graphs_;
   Buffer eager_logits_;                     // the last eager step's logits
+  Buffer eager_hidden_;                     // ... and its final-norm hidden rows
 };
 
 }  // namespace loupe::model

@@ -72,6 +72,8 @@ class Weights::Loader {
     return place(entries, {rows, parts[0].second[1]});
   }
 
+  bool has(const std::string& canon) const { return by_canon_.count(canon) != 0; }
+
   void skip(const std::string& canon) {
     if (auto it = by_canon_.find(canon); it != by_canon_.end()) used_.insert(canon);
   }
@@ -257,9 +259,9 @@ Weights::Weights(Backend& backend, const ModelConfig& config, const Checkpoint& 
   if (config.tie_word_embeddings) {
     l.skip("lm_head.weight");  // tied: HF uses the embedding matrix even if a copy is stored
     lm_head = embed_tokens;
-  } else {
+  } else if (l.has("lm_head.weight")) {
     lm_head = l.take("lm_head.weight", {t.vocab_size, D});
-  }
+  }  // else an embedding checkpoint that ships no head (Qwen3-VL-Embedding-8B): it cannot generate
   l.finish();
 }
 

@@ -63,7 +63,8 @@ class Weights {
   Tensor embed_tokens;              // [vocab, D]
   std::vector<TextLayerWeights> layers;
   Tensor final_norm;                // [D]
-  Tensor lm_head;                   // [vocab, D] (== embed_tokens when tied)
+  Tensor lm_head;                   // [vocab, D] (== embed_tokens when tied); empty when the checkpoint has none
+  bool has_lm_head() const { return lm_head.data != nullptr; }
 
   const std::vector<std::string>& unused() const { return unused_; }
   size_t bytes() const { return bytes_; }
