@@ -37,6 +37,42 @@ struct CaptionRequest {
   int64_t timeout_ms = 0;                    // 0: no deadline
 };
 
+// One side of a retrieval input: encoded images, placed before the text (the reference's
+// order), and text. Neither: the text "NULL", as the reference embeds empty input.
+struct RetrievalInput {
+  std::vector<std::vector<uint8_t>> images;
+  std::string text;
+};
+
+// Qwen3-VL-Embedding: a unit vector for the input. Images are resized as the embedding model
+// was trained (smart_resize to multiples of 32 between 4 and 1800 merged tokens).
+struct EmbedRequest {
+  RetrievalInput input;
+  // nullopt or blank: "Represent the user's input."; "." is appended unless it ends in punctuation.
+  std::optional<std::string> instruction;
+  int32_t dimensions = 0;  // leading dimensions to keep (Matryoshka, >= 64), renormalised; 0 = all
+  int64_t timeout_ms = 0;
+};
+
+// Qwen3-VL-Reranker: the probability that `document` answers `query` (one pair).
+struct ScoreRequest {
+  RetrievalInput query, document;
+  // nullopt: "Given a search query, retrieve relevant candidates that answer the query."
+  std::optional<std::string> instruction;
+  int64_t timeout_ms = 0;
+};
+
+// What a checkpoint can do, from its files (README "Embeddings and reranking").
+struct ModelCapabilities {
+  // An embedding checkpoint: modules.json describes last-token pooling (sentence-transformers
+  // layout), or the checkpoint has no output head. Captioning it is refused.
+  bool embedding_model = false;
+  bool can_generate = false;  // has an output head
+  bool can_score = false;     // has an output head and the single tokens "yes" and "no"
+  int32_t embedding_size = 0;            // hidden size: EmbedRequest::dimensions 0
+  int32_t min_embedding_dimensions = 0;  // smallest EmbedRequest::dimensions
+};
+
 struct CaptionTimings {
   double image_ms = 0;     // decode + preprocess of every image, on an engine preparation thread
   double tokenize_ms = 0;  // chat template + placeholder expansion + tokenization
@@ -54,6 +90,8 @@ struct CaptionResult {
   int32_t prompt_tokens = 0;
   int32_t cached_tokens = 0;
   CaptionTimings timings;
+  std::vector<float> embedding;  // EmbedRequest: the unit vector
+  double score = 0;              // ScoreRequest: the yes-probability
   bool ok() const { return finish_reason <= FinishReason::Pooled; }
 };
 
@@ -79,13 +117,25 @@ class Captioner {
   // malformed request throw Error here. Exactly one on_complete call follows a successful
   // submit (also on cancel, timeout and close).
   uint64_t submit(CaptionRequest request, CaptionCallbacks callbacks = {});
-  // Blocking convenience over submit().
+  // The same for an embedding (result.embedding) and for one reranker pair (result.score):
+  // prefill only, batched with everything else, the shared prefix (instruction, repeated
+  // images, a query against many documents) computed once by the prefix cache.
+  uint64_t submit_embed(EmbedRequest request, CaptionCallbacks callbacks = {});
+  uint64_t submit_score(ScoreRequest request, CaptionCallbacks callbacks = {});
+  // Blocking conveniences over the submits; rerank submits every pair at once.
   CaptionResult caption(CaptionRequest request);
+  CaptionResult embed(EmbedRequest request);
+  std::vector<CaptionResult> rerank(const RetrievalInput& query, const std::vector<RetrievalInput>& documents,
+                                    const std::optional<std::string>& instruction = std::nullopt,
+                                    int64_t timeout_ms = 0);
+  ModelCapabilities capabilities() const;
   bool cancel(uint64_t id);
   EngineStats stats() const;
   SamplingParams default_sampling() const;
   // Token ids of the prompt a request would generate from (tests, debugging).
   std::vector<int32_t> prompt_token_ids(const CaptionRequest& request) const;
+  std::vector<int32_t> prompt_token_ids(const EmbedRequest& request) const;
+  std::vector<int32_t> prompt_token_ids(const ScoreRequest& request) const;
   std::string decode(const std::vector<int32_t>& token_ids) const;
   // Completes everything in flight as Cancelled and stops the engine. Idempotent.
   void close();

@@ -65,10 +65,19 @@ struct RgbImage {
 // and palette expand to RGB, 16-bit samples keep their high byte (16-bit greyscale
 // saturates at 255 like Pillow's I;16 -> L). EXIF orientation (JPEG APP1, PNG eXIf, WebP
 // EXIF) is applied, as transformers' load_image does for files and URLs.
-RgbImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& limits = {});
+// apply_exif_orientation false: pixels as stored, as Pillow's Image.open gives them
+// (qwen-vl-utils, the embedding and reranker references, never transposes).
+RgbImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& limits = {},
+                      bool apply_exif_orientation = true);
 
 // Throws LimitExceeded when a request carries more images than allowed.
 void check_image_count(size_t count, const ImageLimits& limits);
+
+// Whose resize an image goes through: HF's image processor (smart_resize, then PyTorch's
+// antialiased bicubic), or qwen-vl-utils' fetch_image (its smart_resize, which keeps each
+// side at least one factor, then Pillow's BICUBIC), which the Qwen3-VL embedding and
+// reranker references run before the processor (which then does not resize).
+enum class ResizeReference : uint8_t { HfProcessor, QwenVlUtils };
 
 // Qwen3-VL vision preprocessing settings (preprocessor_config.json defaults).
 struct VisionOptions {
@@ -79,6 +88,7 @@ struct VisionOptions {
   int merge_size = 2;
   std::array<float, 3> image_mean{0.5f, 0.5f, 0.5f};
   std::array<float, 3> image_std{0.5f, 0.5f, 0.5f};
+  ResizeReference resize_reference = ResizeReference::HfProcessor;
 };
 
 struct VisionInput {
@@ -95,7 +105,8 @@ struct VisionInput {
 // patch_size*merge_size within [min_pixels, max_pixels]. InvalidArgument for an aspect
 // ratio above 200.
 std::array<int, 2> smart_resize(int height, int width, int factor, int64_t min_pixels,
-                                int64_t max_pixels);
+                                int64_t max_pixels,
+                                ResizeReference reference = ResizeReference::HfProcessor);
 
 VisionInput preprocess_image(const RgbImage& image, const VisionOptions& options = {});
 

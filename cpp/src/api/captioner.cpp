@@ -13,7 +13,9 @@
 
 #include "core/error.h"
 #include "model/config.h"
+#include "engine/scheduler.h"
 #include "tokenizer/prompt_encoder.h"
+#include "tokenizer/retrieval_prompts.h"
 #include "tokenizer/text_stream.h"
 
 namespace loupe {
@@ -33,6 +35,8 @@ struct Captioner::Impl {
   PromptEncoder prompt_encoder;
   model::PreprocessorConfig preprocessor;
   std::unique_ptr<Engine> engine;
+  ModelCapabilities capabilities;
+  PoolingParams score_pooling;  // the "yes" and "no" ids, when the checkpoint can score
   std::atomic<bool> closed{false};
 
   Impl(const std::string& dir, const CaptionerOptions& opts)
@@ -42,18 +46,49 @@ struct Captioner::Impl {
         preprocessor(model::load_preprocessor_config(dir)) {
     LOUPE_CHECK(prompt_encoder.merge_size() == preprocessor.merge_size, ModelLoad, dir,
                 ": the prompt's merge size disagrees with preprocessor_config.json");
+    const model::SentencePooling pooling = model::load_sentence_pooling(dir);
+    LOUPE_CHECK(!pooling.present || pooling.mode == "lasttoken", ModelLoad, dir, ": modules.json pools by '",
+                pooling.mode, "'; Qwen3-VL embeddings pool the last token");
+    capabilities.embedding_model = pooling.present;
+  }
+
+  // Facts that need the loaded engine.
+  void describe_engine() {
+    capabilities.can_generate = engine->can_generate();
+    capabilities.embedding_model = capabilities.embedding_model || !capabilities.can_generate;
+    capabilities.embedding_size = engine->hidden_size();
+    capabilities.min_embedding_dimensions = std::min(engine::kMinEmbeddingDimensions, engine->hidden_size());
+    const auto yes = tokenizer().token_to_id("yes"), no = tokenizer().token_to_id("no");
+    capabilities.can_score = capabilities.can_generate && yes && no;
+    score_pooling.kind = PoolingParams::Kind::YesNoScore;
+    score_pooling.yes_token = yes.value_or(-1);
+    score_pooling.no_token = no.value_or(-1);
   }
 
   const Tokenizer& tokenizer() const { return prompt_encoder.tokenizer(); }
 
   VisionOptions vision_options(const CaptionRequest& request) const {
+    return vision_options(request.min_pixels > 0   ? request.min_pixels
+                          : options.min_pixels > 0 ? options.min_pixels
+                                                   : preprocessor.min_pixels,
+                          request.max_pixels > 0   ? request.max_pixels
+                          : options.max_pixels > 0 ? options.max_pixels
+                                                   : preprocessor.max_pixels);
+  }
+
+  // The embedding and reranker models' own resize (their reference, qwen-vl-utils): between
+  // 4 and 1800 merged tokens of (patch · merge)² pixels, whatever preprocessor_config.json says.
+  VisionOptions retrieval_vision_options() const {
+    const int64_t factor = preprocessor.patch_size * preprocessor.merge_size;
+    VisionOptions vision = vision_options(4 * factor * factor, 1800 * factor * factor);
+    vision.resize_reference = ResizeReference::QwenVlUtils;
+    return vision;
+  }
+
+  VisionOptions vision_options(int64_t min_pixels, int64_t max_pixels) const {
     VisionOptions vision;
-    vision.min_pixels = request.min_pixels > 0 ? request.min_pixels
-                        : options.min_pixels > 0 ? options.min_pixels
-                                                 : preprocessor.min_pixels;
-    vision.max_pixels = request.max_pixels > 0 ? request.max_pixels
-                        : options.max_pixels > 0 ? options.max_pixels
-                                                 : preprocessor.max_pixels;
+    vision.min_pixels = min_pixels;
+    vision.max_pixels = max_pixels;
     LOUPE_CHECK(vision.min_pixels <= vision.max_pixels, InvalidArgument, "min_pixels (", vision.min_pixels,
                 ") exceeds max_pixels (", vision.max_pixels, ")");
     vision.patch_size = static_cast<int>(preprocessor.patch_size);
@@ -68,7 +103,7 @@ struct Captioner::Impl {
 
   static std::string preprocess_key(const VisionOptions& v) {
     std::ostringstream key;
-    key << "qwen3vl-image min=" << v.min_pixels << " max=" << v.max_pixels << " p=" << v.patch_size
+    key << (v.resize_reference == ResizeReference::QwenVlUtils ? "qwen-vl-utils" : "hf") << " min=" << v.min_pixels << " max=" << v.max_pixels << " p=" << v.patch_size
         << " tp=" << v.temporal_patch_size << " m=" << v.merge_size;
     for (int c = 0; c < 3; ++c) key << ' ' << v.image_mean[c] << '/' << v.image_std[c];
     return key.str();
@@ -76,6 +111,8 @@ struct Captioner::Impl {
 
   // What costs nothing to check; fill() does the rest when the engine is about to run it.
   void check_shape(const CaptionRequest& request) const {
+    LOUPE_CHECK(!capabilities.embedding_model, InvalidArgument, model_dir,
+                " is an embedding checkpoint: it embeds, it does not caption");
     check_image_count(request.images.size(), options.image_limits);
     if (!request.text_segments.empty())
       LOUPE_CHECK(request.text_segments.size() == request.images.size() + 1, InvalidArgument,
@@ -100,12 +137,21 @@ struct Captioner::Impl {
   }
 
   std::vector<VisualAttachment> prepare_images(const CaptionRequest& request, std::vector<GridTHW>& grids) const {
-    const VisionOptions vision = vision_options(request);
+    std::vector<const std::vector<uint8_t>*> images;
+    for (const auto& bytes : request.images) images.push_back(&bytes);
+    return prepare_images(images, vision_options(request), grids);
+  }
+
+  std::vector<VisualAttachment> prepare_images(const std::vector<const std::vector<uint8_t>*>& images,
+                                               const VisionOptions& vision, std::vector<GridTHW>& grids) const {
     const std::string key = preprocess_key(vision);
     std::vector<VisualAttachment> visuals;
-    visuals.reserve(request.images.size());
-    for (const auto& bytes : request.images) {
-      const RgbImage rgb = decode_image(bytes, options.image_limits);
+    visuals.reserve(images.size());
+    for (const std::vector<uint8_t>* encoded : images) {
+      const auto& bytes = *encoded;
+      // qwen-vl-utils opens images as stored; HF's loaders apply EXIF orientation.
+      const RgbImage rgb = decode_image(bytes, options.image_limits,
+                                        vision.resize_reference == ResizeReference::HfProcessor);
       const VisionInput input = preprocess_image(rgb, vision);
       VisualAttachment attachment;
       attachment.kind = VisualKind::Image;
@@ -136,7 +182,120 @@ struct Captioner::Impl {
   }
 
   std::string caption_text(const std::vector<int32_t>& ids) const { return tokenizer().decode(ids, true); }
+
+  // ---- embeddings and reranker pairs --------------------------------------------------------
+
+  // A retrieval conversation and its images in placeholder order.
+  struct RetrievalPrompt {
+    std::vector<ChatMessage> messages;
+    std::vector<const std::vector<uint8_t>*> images;
+  };
+
+  static void add_images(const RetrievalInput& input, RetrievalPrompt& prompt) {
+    for (const auto& bytes : input.images) prompt.images.push_back(&bytes);
+  }
+
+  static RetrievalContent content_of(const RetrievalInput& input) {
+    return {static_cast<int>(input.images.size()), input.text};
+  }
+
+  RetrievalPrompt prompt_of(const EmbedRequest& request) const {
+    RetrievalPrompt prompt{embedding_messages(request.instruction, content_of(request.input)), {}};
+    add_images(request.input, prompt);
+    return prompt;
+  }
+
+  RetrievalPrompt prompt_of(const ScoreRequest& request) const {
+    RetrievalPrompt prompt{
+        reranker_messages(request.instruction, content_of(request.query), content_of(request.document)), {}};
+    add_images(request.query, prompt);
+    add_images(request.document, prompt);
+    return prompt;
+  }
+
+  void check_retrieval_images(size_t count) const { check_image_count(count, options.image_limits); }
+
+  void fill(const RetrievalPrompt& prompt, Request& out, StageTimes& times) const {
+    const auto image_start = Clock::now();
+    std::vector<GridTHW> grids;
+    out.visuals = prepare_images(prompt.images, retrieval_vision_options(), grids);
+    times.image_ms = ms_since(image_start);
+    const auto tokenize_start = Clock::now();
+    out.token_ids = prompt_encoder.encode(prompt.messages, grids);
+    times.tokenize_ms = ms_since(tokenize_start);
+  }
+
+  // The engine request around prepare/pooling, completing through the caller's callbacks.
+  template <class R>
+  uint64_t submit_pooled(R request, const PoolingParams& pooling, CaptionCallbacks callbacks) {
+    LOUPE_CHECK(!closed.load(), Cancelled, "captioner is closed");
+    const auto start = Clock::now();
+    auto stages = std::make_shared<StageTimes>();
+    Request engine_request;
+    engine_request.pooling = pooling;
+    engine_request.timeout_ms = request.timeout_ms;
+    engine_request.prepare = [this, stages, request = std::move(request)](Request& r) {
+      fill(prompt_of(request), r, *stages);
+    };
+    engine_request.on_complete = completion(stages, start, std::move(callbacks.on_complete));
+    return engine->submit(std::move(engine_request)).id();
+  }
+
+  // Engine result -> CaptionResult, on the scheduler thread.
+  std::function<void(const Result&)> completion(std::shared_ptr<StageTimes> stages, Clock::time_point start,
+                                                std::function<void(const CaptionResult&)> on_complete) const {
+    const Tokenizer tokenizer = this->tokenizer();  // shares the loaded handle
+    return [tokenizer, stages, start, on_complete = std::move(on_complete)](const Result& result) {
+      CaptionResult caption;
+      caption.id = result.id;
+      caption.token_ids = result.token_ids;
+      caption.finish_reason = result.finish_reason;
+      caption.error_kind = result.error_kind;
+      caption.error = result.error;
+      caption.prompt_tokens = result.prompt_tokens;
+      caption.cached_tokens = result.cached_tokens;
+      caption.embedding = result.embedding;
+      caption.score = result.score;
+      caption.timings.image_ms = stages->image_ms;
+      caption.timings.tokenize_ms = stages->tokenize_ms;
+      caption.timings.engine = result.timings;
+      try {
+        if (!result.token_ids.empty()) caption.text = tokenizer.decode(result.token_ids, true);
+      } catch (const std::exception& error) {
+        caption.finish_reason = FinishReason::Error;
+        caption.error_kind = error_kind_name(ErrorKind::Internal);
+        caption.error = std::string("detokenize: ") + error.what();
+      }
+      caption.timings.total_ms = ms_since(start);
+      if (on_complete) on_complete(caption);
+    };
+  }
 };
+
+namespace {
+
+// Blocks on one submit's completion.
+template <class Submit>
+CaptionResult wait_for(Submit submit) {
+  struct Waiter {
+    std::mutex mutex;
+    std::condition_variable cv;
+    std::optional<CaptionResult> result;
+  };
+  auto waiter = std::make_shared<Waiter>();
+  CaptionCallbacks callbacks;
+  callbacks.on_complete = [waiter](const CaptionResult& result) {
+    std::lock_guard<std::mutex> lock(waiter->mutex);
+    waiter->result = result;
+    waiter->cv.notify_all();
+  };
+  submit(std::move(callbacks));
+  std::unique_lock<std::mutex> lock(waiter->mutex);
+  waiter->cv.wait(lock, [&] { return waiter->result.has_value(); });
+  return *waiter->result;
+}
+
+}  // namespace
 
 Captioner::Captioner(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Captioner::~Captioner() { close(); }
@@ -145,6 +304,7 @@ std::unique_ptr<Captioner> Captioner::open(const std::string& model_dir, const C
   LOUPE_CHECK(std::filesystem::is_directory(model_dir), ModelLoad, "model directory not found: ", model_dir);
   auto impl = std::make_unique<Impl>(model_dir, options);
   impl->engine = Engine::open(model_dir, options.engine);
+  impl->describe_engine();
   return std::unique_ptr<Captioner>(new Captioner(std::move(impl)));
 }
 
@@ -171,50 +331,74 @@ uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
       on_token(token, stream->push(token));
     };
   }
-  engine_request.on_complete = [tokenizer, stages, start,
-                                on_complete = std::move(callbacks.on_complete)](const Result& result) {
-    CaptionResult caption;
-    caption.id = result.id;
-    caption.token_ids = result.token_ids;
-    caption.finish_reason = result.finish_reason;
-    caption.error_kind = result.error_kind;
-    caption.error = result.error;
-    caption.prompt_tokens = result.prompt_tokens;
-    caption.cached_tokens = result.cached_tokens;
-    caption.timings.image_ms = stages->image_ms;
-    caption.timings.tokenize_ms = stages->tokenize_ms;
-    caption.timings.engine = result.timings;
-    try {
-      caption.text = tokenizer.decode(result.token_ids, true);
-    } catch (const std::exception& error) {
-      caption.finish_reason = FinishReason::Error;
-      caption.error_kind = error_kind_name(ErrorKind::Internal);
-      caption.error = std::string("detokenize: ") + error.what();
-    }
-    caption.timings.total_ms = ms_since(start);
-    if (on_complete) on_complete(caption);
-  };
+  engine_request.on_complete = impl.completion(stages, start, std::move(callbacks.on_complete));
   return impl.engine->submit(std::move(engine_request)).id();
 }
 
+uint64_t Captioner::submit_embed(EmbedRequest request, CaptionCallbacks callbacks) {
+  Impl& impl = *impl_;
+  impl.check_retrieval_images(request.input.images.size());
+  PoolingParams pooling;
+  pooling.kind = PoolingParams::Kind::Embedding;
+  pooling.dimensions = request.dimensions;
+  return impl.submit_pooled(std::move(request), pooling, std::move(callbacks));
+}
+
+uint64_t Captioner::submit_score(ScoreRequest request, CaptionCallbacks callbacks) {
+  Impl& impl = *impl_;
+  LOUPE_CHECK(impl.capabilities.can_score, InvalidArgument, impl.model_dir,
+              impl.capabilities.can_generate ? " has no single \"yes\" and \"no\" tokens to score with"
+                                             : " has no output head to score with");
+  impl.check_retrieval_images(request.query.images.size() + request.document.images.size());
+  return impl.submit_pooled(std::move(request), impl.score_pooling, std::move(callbacks));
+}
+
 CaptionResult Captioner::caption(CaptionRequest request) {
+  return wait_for([&](CaptionCallbacks callbacks) { submit(std::move(request), std::move(callbacks)); });
+}
+
+CaptionResult Captioner::embed(EmbedRequest request) {
+  return wait_for([&](CaptionCallbacks callbacks) { submit_embed(std::move(request), std::move(callbacks)); });
+}
+
+std::vector<CaptionResult> Captioner::rerank(const RetrievalInput& query, const std::vector<RetrievalInput>& documents,
+                                             const std::optional<std::string>& instruction, int64_t timeout_ms) {
   struct Waiter {
     std::mutex mutex;
     std::condition_variable cv;
-    std::optional<CaptionResult> result;
+    std::vector<std::optional<CaptionResult>> results;
+    size_t remaining = 0;
   };
   auto waiter = std::make_shared<Waiter>();
-  CaptionCallbacks callbacks;
-  callbacks.on_complete = [waiter](const CaptionResult& result) {
-    std::lock_guard<std::mutex> lock(waiter->mutex);
-    waiter->result = result;
-    waiter->cv.notify_all();
-  };
-  submit(std::move(request), std::move(callbacks));
+  waiter->results.resize(documents.size());
+  waiter->remaining = documents.size();
+  std::vector<uint64_t> submitted;
+  for (size_t i = 0; i < documents.size(); ++i) {
+    ScoreRequest request{query, documents[i], instruction, timeout_ms};
+    CaptionCallbacks callbacks;
+    callbacks.on_complete = [waiter, i](const CaptionResult& result) {
+      std::lock_guard<std::mutex> lock(waiter->mutex);
+      waiter->results[i] = result;
+      if (--waiter->remaining == 0) waiter->cv.notify_all();
+    };
+    try {
+      submitted.push_back(submit_score(std::move(request), std::move(callbacks)));  // all pairs in flight together
+    } catch (...) {
+      for (uint64_t id : submitted) cancel(id);  // their completions still arrive; wait for them
+      std::unique_lock<std::mutex> lock(waiter->mutex);
+      waiter->remaining -= documents.size() - i;
+      waiter->cv.wait(lock, [&] { return waiter->remaining == 0; });
+      throw;
+    }
+  }
   std::unique_lock<std::mutex> lock(waiter->mutex);
-  waiter->cv.wait(lock, [&] { return waiter->result.has_value(); });
-  return *waiter->result;
+  waiter->cv.wait(lock, [&] { return waiter->remaining == 0; });
+  std::vector<CaptionResult> out;
+  for (auto& r : waiter->results) out.push_back(std::move(*r));
+  return out;
 }
+
+ModelCapabilities Captioner::capabilities() const { return impl_->capabilities; }
 
 bool Captioner::cancel(uint64_t id) { return impl_->engine->cancel(id); }
 EngineStats Captioner::stats() const { return impl_->engine->stats(); }
@@ -225,6 +409,20 @@ std::vector<int32_t> Captioner::prompt_token_ids(const CaptionRequest& request) 
   Request filled;
   Impl::StageTimes times;
   impl_->fill(request, filled, times);
+  return filled.token_ids;
+}
+
+std::vector<int32_t> Captioner::prompt_token_ids(const EmbedRequest& request) const {
+  Request filled;
+  Impl::StageTimes times;
+  impl_->fill(impl_->prompt_of(request), filled, times);
+  return filled.token_ids;
+}
+
+std::vector<int32_t> Captioner::prompt_token_ids(const ScoreRequest& request) const {
+  Request filled;
+  Impl::StageTimes times;
+  impl_->fill(impl_->prompt_of(request), filled, times);
   return filled.token_ids;
 }
 

@@ -32,7 +32,7 @@ ImageFormat sniff_image_format(std::span<const uint8_t> b) {
   return ImageFormat::Unknown;
 }
 
-RgbImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& limits) {
+RgbImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& limits, bool apply_exif_orientation) {
   LOUPE_CHECK(!bytes.empty(), BadImage, "image is empty (0 bytes)");
   LOUPE_CHECK(bytes.size() <= limits.max_encoded_bytes, LimitExceeded, "encoded image is ",
               bytes.size(), " bytes, above the limit of ", limits.max_encoded_bytes);
@@ -46,6 +46,7 @@ RgbImage decode_image(std::span<const uint8_t> bytes, const ImageLimits& limits)
     case ImageFormat::Unknown:
       LOUPE_FAIL(BadImage, "unrecognised image format (supported: JPEG, PNG, WebP, GIF, BMP)");
   }
+  if (!apply_exif_orientation) return std::move(decoded.image);
   return imaging::apply_orientation(std::move(decoded.image), decoded.orientation);
 }
 

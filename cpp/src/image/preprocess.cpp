@@ -60,9 +60,11 @@ VisionInput preprocess_image(const RgbImage& image, const VisionOptions& options
   check_image(image);
   const auto [h, w] = smart_resize(image.height, image.width,
                                    options.patch_size * options.merge_size, options.min_pixels,
-                                   options.max_pixels);
-  const imaging::ByteBuffer resized = imaging::resize_bicubic_aa(
-      image.pixels.data(), image.height, image.width, 3, h, w);
+                                   options.max_pixels, options.resize_reference);
+  const imaging::ByteBuffer resized =
+      options.resize_reference == ResizeReference::QwenVlUtils
+          ? imaging::resize_bicubic_pillow(image.pixels.data(), image.height, image.width, 3, h, w)
+          : imaging::resize_bicubic_aa(image.pixels.data(), image.height, image.width, 3, h, w);
   // A still image is one frame; patchify repeats it to fill the temporal patch.
   return patchify({resized.data()}, h, w, options);
 }

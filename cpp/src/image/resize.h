@@ -31,4 +31,8 @@ AxisFilter make_bicubic_aa_filter(int in_size, int out_size);
 ByteBuffer resize_bicubic_aa(const uint8_t* src, int in_h, int in_w, int channels,
                                        int out_h, int out_w);
 
+// Pillow's Image.resize(..., BICUBIC) on 8-bit samples, bit for bit (resize_pillow.cpp):
+// what qwen-vl-utils, and so the Qwen3-VL embedding and reranker references, resize with.
+ByteBuffer resize_bicubic_pillow(const uint8_t* src, int in_h, int in_w, int channels, int out_h, int out_w);
+
 }  // namespace loupe::imaging

@@ -19,11 +19,17 @@ void check_aspect(int64_t h, int64_t w) {
 }
 
 // Shared tail of both variants: frames = 1 and t_bar = 1 for images.
+// qwen-vl-utils rounds each side to at least one factor before the budget checks (HF
+// rounds a side of half a factor or less to 0 there).
 std::array<int, 2> fit_budget(int64_t h, int64_t w, double frames, int64_t t_bar, int factor,
-                              int64_t min_pixels, int64_t max_pixels) {
+                              int64_t min_pixels, int64_t max_pixels, bool at_least_one_factor = false) {
   const double f = factor;
   int64_t h_bar = static_cast<int64_t>(std::nearbyint(h / f)) * factor;
   int64_t w_bar = static_cast<int64_t>(std::nearbyint(w / f)) * factor;
+  if (at_least_one_factor) {
+    h_bar = std::max<int64_t>(factor, h_bar);
+    w_bar = std::max<int64_t>(factor, w_bar);
+  }
   if (t_bar * h_bar * w_bar > max_pixels) {
     const double beta = std::sqrt(frames * static_cast<double>(h * w) / static_cast<double>(max_pixels));
     h_bar = std::max<int64_t>(factor, static_cast<int64_t>(std::floor(h / beta / f)) * factor);
@@ -39,14 +45,17 @@ std::array<int, 2> fit_budget(int64_t h, int64_t w, double frames, int64_t t_bar
 }  // namespace
 
 std::array<int, 2> smart_resize(int height, int width, int factor, int64_t min_pixels,
-                                int64_t max_pixels) {
+                                int64_t max_pixels, ResizeReference reference) {
   LOUPE_CHECK(height > 0 && width > 0, BadImage, "image has no pixels (", width, "x", height, ")");
   LOUPE_CHECK(factor > 0 && min_pixels > 0 && max_pixels >= min_pixels, InvalidArgument,
               "smart_resize: need factor > 0 and 0 < min_pixels <= max_pixels, got factor ", factor,
               ", min_pixels ", min_pixels, ", max_pixels ", max_pixels);
   check_aspect(height, width);
   // Python computes (height * width) / max_pixels on ints: exact here too below 2^53.
-  return fit_budget(height, width, 1.0, 1, factor, min_pixels, max_pixels);
+  // Beyond the budget both keep each side at least one factor (qwen-vl-utils would fail
+  // there on a side of 0; HF guards it).
+  return fit_budget(height, width, 1.0, 1, factor, min_pixels, max_pixels,
+                    reference == ResizeReference::QwenVlUtils);
 }
 
 std::array<int, 2> smart_resize_video(int num_frames, int height, int width,

@@ -262,4 +262,33 @@ PreprocessorConfig load_preprocessor_config(const std::filesystem::path& dir) {
                                    (dir / "preprocessor_config.json").string());
 }
 
+SentencePooling load_sentence_pooling(const std::filesystem::path& dir) {
+  SentencePooling pooling;
+  const auto modules_file = dir / "modules.json";
+  if (!std::filesystem::exists(modules_file)) return pooling;
+  json modules = json::parse(read_text_file(modules_file), nullptr, /*allow_exceptions=*/false);
+  LOUPE_CHECK(modules.is_array(), ModelLoad, modules_file.string(), ": must be a JSON list of modules");
+  std::string pooling_path;
+  for (const json& m : modules) {
+    LOUPE_CHECK(m.is_object() && m.value("type", json()).is_string(), ModelLoad, modules_file.string(),
+                ": every module needs a \"type\"");
+    const std::string type = m["type"].get<std::string>();
+    if (type == "sentence_transformers.models.Pooling") {
+      pooling.present = true;
+      pooling_path = m.value("path", json()).is_string() ? m["path"].get<std::string>() : "";
+    }
+    if (type == "sentence_transformers.models.Normalize") pooling.normalize = true;
+  }
+  if (!pooling.present) return pooling;
+  const auto config_file = dir / pooling_path / "config.json";
+  json config = parse_json(read_text_file(config_file), config_file.string());
+  for (const auto& [key, value] : config.items())
+    if (key.rfind("pooling_mode_", 0) == 0 && value.is_boolean() && value.get<bool>()) {
+      LOUPE_CHECK(pooling.mode.empty(), ModelLoad, config_file.string(), ": more than one pooling mode is set");
+      pooling.mode = key.substr(std::string("pooling_mode_").size());
+    }
+  LOUPE_CHECK(!pooling.mode.empty(), ModelLoad, config_file.string(), ": no pooling_mode_* is true");
+  return pooling;
+}
+
 }  // namespace loupe::model

@@ -58,6 +58,15 @@ struct PreprocessorConfig {
   double rescale_factor = 1.0 / 255.0;
 };
 
+// The sentence-transformers description an embedding checkpoint ships (modules.json naming
+// a Pooling module, whose config.json says how it pools). Qwen3-VL-Embedding pools the last
+// token and normalises.
+struct SentencePooling {
+  bool present = false;     // modules.json lists a sentence_transformers Pooling module
+  std::string mode;         // "lasttoken", "mean", "cls", ... (the pooling_mode_* set to true)
+  bool normalize = false;   // a Normalize module follows
+};
+
 // Parsers of the JSON text (`file` names the source in errors) and of files in a model dir.
 ModelConfig parse_model_config(const std::string& json_text, const std::string& file = "config.json");
 GenerationConfig parse_generation_config(const std::string& json_text,
@@ -68,6 +77,7 @@ PreprocessorConfig parse_preprocessor_config(const std::string& json_text,
 ModelConfig load_model_config(const std::filesystem::path& model_dir);
 GenerationConfig load_generation_config(const std::filesystem::path& model_dir);
 PreprocessorConfig load_preprocessor_config(const std::filesystem::path& model_dir);
+SentencePooling load_sentence_pooling(const std::filesystem::path& model_dir);  // absent files: !present
 
 std::string read_text_file(const std::filesystem::path& path);
 

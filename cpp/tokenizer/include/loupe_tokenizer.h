@@ -55,6 +55,9 @@ char* loupe_chat_template_render(const LoupeChatTemplate* tmpl, const uint8_t* c
                                  size_t context_len, LoupeBytes* out);
 void loupe_chat_template_free(LoupeChatTemplate* tmpl);
 
+/* Unicode punctuation (general category P*), as Python's unicodedata sees it. */
+bool loupe_is_punctuation(uint32_t code_point);
+
 #ifdef __cplusplus
 }
 #endif

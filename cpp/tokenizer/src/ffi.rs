@@ -325,3 +325,11 @@ pub unsafe extern "C" fn loupe_chat_template_free(handle: *mut LoupeChatTemplate
         let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(handle) })));
     }
 }
+
+/// Whether `code_point` is in a Unicode punctuation category (Pc, Pd, Ps, Pe, Pi, Pf, Po),
+/// as Python's `unicodedata.category(c).startswith("P")`.
+#[no_mangle]
+pub extern "C" fn loupe_is_punctuation(code_point: u32) -> bool {
+    use unicode_categories::UnicodeCategories;
+    char::from_u32(code_point).is_some_and(|c| c.is_punctuation())
+}

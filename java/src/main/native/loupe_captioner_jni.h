@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,8 +27,13 @@ struct NativeResult {
   std::string error_kind, error;
   int32_t prompt_tokens = 0, cached_tokens = 0;
   double image_ms = 0, tokenize_ms = 0, queue_ms = 0, vision_ms = 0, prefill_ms = 0, decode_ms = 0, total_ms = 0;
+  std::vector<float> embedding;
+  double score = 0;
   int32_t token_count() const { return static_cast<int32_t>(token_ids.size()); }
   int32_t token_at(int32_t i) const { return token_ids.at(static_cast<size_t>(i)); }
+  int32_t embedding_size() const { return static_cast<int32_t>(embedding.size()); }
+  // Copies the embedding into out[0, embedding_size()) (a Java float[] of that length).
+  void copy_embedding(float* out) const { std::copy(embedding.begin(), embedding.end(), out); }
 };
 
 
@@ -103,6 +109,47 @@ class NativeCaptioner {
     });
   }
 
+  // Embeddings and reranker pairs. `data`/`sizes`: the encoded images back to back, the
+  // query's (or the input's) first; `text`: UTF-8 pieces of text_sizes[k] bytes each, the
+  // instruction first (-1: the default), then the input's text (embed) or the query's and
+  // the document's (score).
+  int64_t embed(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const signed char* text,
+                const int64_t* text_sizes, int32_t dimensions, int64_t timeout_ms) {
+    return with_error_kind([&]() -> int64_t {
+      EmbedRequest request;
+      TextPieces pieces(text, text_sizes);
+      request.instruction = pieces.optional();
+      request.input = {images(data, sizes, 0, count), pieces.next()};
+      request.dimensions = dimensions;
+      request.timeout_ms = timeout_ms;
+      return static_cast<int64_t>(captioner_->submit_embed(std::move(request), completion(tag)));
+    });
+  }
+
+  int64_t score(int64_t tag, const signed char* data, const int64_t* sizes, int32_t query_images,
+                int32_t document_images, const signed char* text, const int64_t* text_sizes, int64_t timeout_ms) {
+    return with_error_kind([&]() -> int64_t {
+      ScoreRequest request;
+      TextPieces pieces(text, text_sizes);
+      request.instruction = pieces.optional();
+      request.query = {images(data, sizes, 0, query_images), pieces.next()};
+      request.document = {images(data, sizes, query_images, document_images), pieces.next()};
+      request.timeout_ms = timeout_ms;
+      return static_cast<int64_t>(captioner_->submit_score(std::move(request), completion(tag)));
+    });
+  }
+
+  // What the checkpoint can do, as "name=value" lines (ModelCapabilities member names).
+  std::string capability_lines() const {
+    return with_error_kind([&] {
+      const ModelCapabilities c = captioner_->capabilities();
+      return "embedding_model=" + std::string(c.embedding_model ? "true" : "false") +
+             "\ncan_generate=" + (c.can_generate ? "true" : "false") + "\ncan_score=" + (c.can_score ? "true" : "false") +
+             "\nembedding_size=" + std::to_string(c.embedding_size) +
+             "\nmin_embedding_dimensions=" + std::to_string(c.min_embedding_dimensions) + "\n";
+    });
+  }
+
   bool cancel(int64_t id) {
     return with_error_kind([&] { return captioner_->cancel(static_cast<uint64_t>(id)); });
   }
@@ -125,6 +172,46 @@ class NativeCaptioner {
   }
 
  private:
+  // Consecutive UTF-8 pieces of a packed buffer; a size of -1 is an absent piece.
+  struct TextPieces {
+    const char* cursor;
+    const int64_t* sizes;
+    TextPieces(const signed char* text, const int64_t* text_sizes)
+        : cursor(reinterpret_cast<const char*>(text)), sizes(text_sizes) {}
+    std::optional<std::string> optional() {
+      const int64_t n = *sizes++;
+      if (n < 0) return std::nullopt;
+      std::string piece(cursor, static_cast<size_t>(n));
+      cursor += n;
+      return piece;
+    }
+    std::string next() { return optional().value_or(std::string()); }
+  };
+
+  static std::vector<std::vector<uint8_t>> images(const signed char* data, const int64_t* sizes, int32_t first,
+                                                  int32_t count) {
+    const auto* bytes = reinterpret_cast<const uint8_t*>(data);
+    for (int32_t i = 0; i < first; ++i) bytes += sizes[i];
+    std::vector<std::vector<uint8_t>> out;
+    for (int32_t i = first; i < first + count; ++i) {
+      out.emplace_back(bytes, bytes + sizes[i]);
+      bytes += sizes[i];
+    }
+    return out;
+  }
+
+  CaptionCallbacks completion(int64_t tag) const {
+    CaptionCallbacks callbacks;
+    callbacks.on_complete = [tag, fn = on_complete_](const CaptionResult& r) {
+      try {
+        NativeResult out = convert(r);
+        fn(tag, &out);
+      } catch (...) {
+      }
+    };
+    return callbacks;
+  }
+
   static NativeResult convert(const CaptionResult& r) {
     NativeResult out;
     out.id = static_cast<int64_t>(r.id);
@@ -142,6 +229,8 @@ class NativeCaptioner {
     out.prefill_ms = r.timings.engine.prefill_ms;
     out.decode_ms = r.timings.engine.decode_ms;
     out.total_ms = r.timings.total_ms;
+    out.embedding = r.embedding;
+    out.score = r.score;
     return out;
   }
 

@@ -57,6 +57,9 @@ public final class CaptionerNative {
     @MemberGetter public native double prefill_ms();
     @MemberGetter public native double decode_ms();
     @MemberGetter public native double total_ms();
+    @MemberGetter public native double score();
+    public native @Const int embedding_size();
+    public native @Const void copy_embedding(@Cast("float*") float[] out);
   }
 
   /** {@code jni::CompletionFn}; must never throw (it runs on the engine's thread). */
@@ -126,6 +129,29 @@ public final class CaptionerNative {
         long maxPixels,
         long timeoutMs,
         @Cast("bool") boolean stream);
+
+    public native long embed(
+        long tag,
+        @Cast("const signed char*") byte[] data,
+        @Cast("const int64_t*") long[] sizes,
+        int count,
+        @Cast("const signed char*") byte[] text,
+        @Cast("const int64_t*") long[] textSizes,
+        int dimensions,
+        long timeoutMs);
+
+    public native long score(
+        long tag,
+        @Cast("const signed char*") byte[] data,
+        @Cast("const int64_t*") long[] sizes,
+        int queryImages,
+        int documentImages,
+        @Cast("const signed char*") byte[] text,
+        @Cast("const int64_t*") long[] textSizes,
+        long timeoutMs);
+
+    /** What the checkpoint can do as {@code name=value} lines (ModelCapabilities member names). */
+    public native @StdString String capability_lines();
 
     public native @Cast("bool") boolean cancel(long id);
 
