@@ -11,11 +11,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
 import org.bytedeco.javacpp.BytePointer;
 
 /**
@@ -47,16 +50,20 @@ public final class LoupeEngine implements AutoCloseable {
   private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
   private boolean closed;
 
+  /** A request in flight: its future, and what its value is read from in the native result. */
   private static final class Pending {
     final LoupeEngine engine;
-    final CaptionFuture future;
+    final LoupeFuture<Object> future;
+    final Function<NativeResult, Object> reader;
     final TokenListener listener;
     volatile long nativeId = -1;
     volatile boolean cancelRequested;
 
-    Pending(LoupeEngine engine, CaptionFuture future, TokenListener listener) {
+    @SuppressWarnings("unchecked")
+    Pending(LoupeEngine engine, LoupeFuture<?> future, Function<NativeResult, ?> reader, TokenListener listener) {
       this.engine = engine;
-      this.future = future;
+      this.future = (LoupeFuture<Object>) future;
+      this.reader = (Function<NativeResult, Object>) reader;
       this.listener = listener;
     }
   }
@@ -89,32 +96,18 @@ public final class LoupeEngine implements AutoCloseable {
    * future exceptionally, on a Loupe completion thread like every result.
    */
   public CaptionFuture submit(CaptionRequest request) {
-    long tag = TAGS.incrementAndGet();
-    Pending[] self = new Pending[1];
-    CaptionFuture future = new CaptionFuture(() -> cancelNative(self[0]));
-    Pending pending = new Pending(this, future, request.listener());
-    self[0] = pending;
     long[] sizes = new long[request.images().size()];
-    byte[] data;
     long[] textSizes = new long[sizes.length + 2];
-    byte[] text;
-    try {
-      data = imageBytes(request, sizes);
-      text = textBytes(request.prompt(), sizes.length, textSizes);
-    } catch (LoupeException e) {
-      future.completeExceptionally(e);
-      return future;
-    }
-    lifecycle.readLock().lock();
-    try {
-      if (closed) throw new CancelledException("engine is closed");
-      PENDING.put(tag, pending);
-      inFlight.add(tag);
-      SamplingParams s = request.sampling();
-      boolean sampled = s != null;
-      long id =
-          captioner.submit(
-              tag, data, sizes, sizes.length, text, textSizes,
+    return start(
+        CaptionFuture::new,
+        LoupeEngine::toCaption,
+        request.listener(),
+        () -> new byte[][] {imageBytes(request.images(), sizes), textBytes(request.prompt(), sizes.length, textSizes)},
+        (tag, bytes) -> {
+          SamplingParams s = request.sampling();
+          boolean sampled = s != null;
+          return captioner.submit(
+              tag, bytes[0], sizes, sizes.length, bytes[1], textSizes,
               sampled,
               sampled ? s.temperature() : 0f,
               sampled ? s.topK() : 0,
@@ -125,8 +118,123 @@ public final class LoupeEngine implements AutoCloseable {
               sampled ? s.seed() : 0L,
               request.minPixels(),
               request.maxPixels(),
-              request.timeout() == null ? 0 : Math.max(1, request.timeout().toMillis()),
+              millis(request.timeout()),
               request.listener() != null);
+        });
+  }
+
+  /**
+   * Embeds one input (Qwen3-VL-Embedding): the future completes with the unit-length vector.
+   * Embeddings are prefill only and batch with everything else in flight; a repeated
+   * instruction or image is computed once (prefix cache).
+   */
+  public LoupeFuture<float[]> embed(EmbedRequest request) {
+    RetrievalInput input = request.input();
+    long[] sizes = new long[input.images().size()];
+    long[] textSizes = new long[2];
+    return start(
+        LoupeFuture::new,
+        LoupeEngine::toEmbedding,
+        null,
+        () -> new byte[][] {imageBytes(input.images(), sizes), texts(textSizes, request.instruction(), input.text())},
+        (tag, bytes) ->
+            captioner.embed(
+                tag, bytes[0], sizes, sizes.length, bytes[1], textSizes, request.dimensions(), millis(request.timeout())));
+  }
+
+  /** Submits every request at once, so the engine batches them; futures in request order. */
+  public List<LoupeFuture<float[]>> embedAll(List<EmbedRequest> requests) {
+    List<LoupeFuture<float[]>> futures = new ArrayList<>(requests.size());
+    for (EmbedRequest request : requests) futures.add(embed(request));
+    return futures;
+  }
+
+  /**
+   * Scores each document against the query with a reranker checkpoint (Qwen3-VL-Reranker):
+   * the probability, in document order, that the document answers the query. Every pair is
+   * in flight at once and shares the query's prefix. {@code instruction} null: the reranker's
+   * default. Cancelling the returned future cancels every pair.
+   */
+  public LoupeFuture<double[]> rerank(RetrievalInput query, List<RetrievalInput> documents, String instruction) {
+    List<LoupeFuture<Double>> pairs = new ArrayList<>(documents.size());
+    LoupeFuture<double[]> all = new LoupeFuture<>(() -> pairs.forEach(p -> p.cancel(false)));
+    for (RetrievalInput document : documents) pairs.add(score(query, document, instruction));
+    CompletableFuture.allOf(pairs.toArray(CompletableFuture[]::new))
+        .whenComplete(
+            (ignored, error) -> {
+              if (error != null) {
+                all.completeExceptionally(error instanceof CompletionException c ? c.getCause() : error);
+                return;
+              }
+              double[] scores = new double[pairs.size()];
+              for (int i = 0; i < scores.length; i++) scores[i] = pairs.get(i).join();
+              all.complete(scores);
+            });
+    return all;
+  }
+
+  private LoupeFuture<Double> score(RetrievalInput query, RetrievalInput document, String instruction) {
+    long[] sizes = new long[query.images().size() + document.images().size()];
+    long[] textSizes = new long[3];
+    List<ImageInput> images = new ArrayList<>(query.images());
+    images.addAll(document.images());
+    return start(
+        LoupeFuture::new,
+        NativeResult::score,
+        null,
+        () -> new byte[][] {imageBytes(images, sizes), texts(textSizes, instruction, query.text(), document.text())},
+        (tag, bytes) ->
+            captioner.score(
+                tag, bytes[0], sizes, query.images().size(), document.images().size(), bytes[1], textSizes, 0));
+  }
+
+  /** What the loaded checkpoint can do (embed, caption, score) and its embedding sizes. */
+  public ModelCapabilities capabilities() {
+    lifecycle.readLock().lock();
+    try {
+      if (closed) throw new CancelledException("engine is closed");
+      return ModelCapabilities.fromLines(captioner.capability_lines());
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  private interface NativeSubmit {
+    long submit(long tag, byte[][] bytes);
+  }
+
+  private interface Encoder {
+    byte[][] encode();
+  }
+
+  /**
+   * The one submit path: registers the request under a fresh tag, hands it to the engine and
+   * turns every failure (encoding, a closed engine, a refusal) into the future's exception.
+   */
+  private <T, F extends LoupeFuture<T>> F start(
+      Function<Runnable, F> newFuture,
+      Function<NativeResult, T> reader,
+      TokenListener listener,
+      Encoder encoder,
+      NativeSubmit nativeSubmit) {
+    long tag = TAGS.incrementAndGet();
+    Pending[] self = new Pending[1];
+    F future = newFuture.apply(() -> cancelNative(self[0]));
+    Pending pending = new Pending(this, future, reader, listener);
+    self[0] = pending;
+    byte[][] bytes;
+    try {
+      bytes = encoder.encode();
+    } catch (LoupeException e) {
+      future.completeExceptionally(e);
+      return future;
+    }
+    lifecycle.readLock().lock();
+    try {
+      if (closed) throw new CancelledException("engine is closed");
+      PENDING.put(tag, pending);
+      inFlight.add(tag);
+      long id = nativeSubmit.submit(tag, bytes);
       pending.nativeId = id;
       if (pending.cancelRequested) captioner.cancel(id);
     } catch (RuntimeException e) {
@@ -137,6 +245,31 @@ public final class LoupeEngine implements AutoCloseable {
       lifecycle.readLock().unlock();
     }
     return future;
+  }
+
+  private static long millis(java.time.Duration timeout) {
+    return timeout == null ? 0 : Math.max(1, timeout.toMillis());
+  }
+
+  /** UTF-8 pieces back to back; sizes[k] = the length of piece k, -1 for a null piece. */
+  private static byte[] texts(long[] sizes, String... pieces) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    for (int i = 0; i < pieces.length; i++) {
+      if (pieces[i] == null) {
+        sizes[i] = -1;
+        continue;
+      }
+      byte[] bytes = pieces[i].getBytes(StandardCharsets.UTF_8);
+      sizes[i] = bytes.length;
+      out.writeBytes(bytes);
+    }
+    return out.toByteArray();
+  }
+
+  private static float[] toEmbedding(NativeResult r) {
+    float[] vector = new float[r.embedding_size()];
+    r.copy_embedding(vector);
+    return vector;
   }
 
   /** Blocking convenience: the caption text or the typed LoupeException. */
@@ -229,8 +362,7 @@ public final class LoupeEngine implements AutoCloseable {
   }
 
   /** The encoded images back to back (one image: its own array, no copy); fills sizes. */
-  private static byte[] imageBytes(CaptionRequest request, long[] sizes) {
-    List<ImageInput> images = request.images();
+  private static byte[] imageBytes(List<ImageInput> images, long[] sizes) {
     if (images.size() == 1) {
       sizes[0] = images.get(0).bytes().length;
       return images.get(0).bytes();
@@ -267,12 +399,12 @@ public final class LoupeEngine implements AutoCloseable {
         if (pending == null) return;
         pending.engine.inFlight.remove(tag);
         String errorKind = result.error_kind();
-        Caption caption = errorKind.isEmpty() ? toCaption(result) : null;
+        Object value = errorKind.isEmpty() ? pending.reader.apply(result) : null;
         LoupeException error =
-            caption != null ? null : LoupeException.of(ErrorKind.fromNativeName(errorKind), result.error());
+            errorKind.isEmpty() ? null : LoupeException.of(ErrorKind.fromNativeName(errorKind), result.error());
         COMPLETER.execute(
             () -> {
-              if (caption != null) pending.future.complete(caption);
+              if (error == null) pending.future.complete(value);
               else pending.future.completeExceptionally(error);
             });
       } catch (Throwable t) {
