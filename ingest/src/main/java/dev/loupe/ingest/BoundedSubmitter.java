@@ -1,10 +1,10 @@
 package dev.loupe.ingest;
 
-import dev.loupe.CaptionFuture;
 import dev.loupe.CaptionRequest;
 import dev.loupe.LoupeEngine;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
+import java.util.function.Supplier;
 
 /**
  * Keeps at most {@code maxInFlight} requests in the engine: submit() blocks the producer
@@ -25,15 +25,20 @@ public final class BoundedSubmitter {
   }
 
   public CompletableFuture<dev.loupe.Caption> submit(CaptionRequest request) throws InterruptedException {
+    return submit(() -> engine.submit(request));
+  }
+
+  /** Any request kind (embeddings too): {@code start} submits it once a slot is free. */
+  public <T> CompletableFuture<T> submit(Supplier<? extends CompletableFuture<T>> start) throws InterruptedException {
     window.acquire();
-    CaptionFuture future;
+    CompletableFuture<T> future;
     try {
-      future = engine.submit(request);
+      future = start.get();
     } catch (RuntimeException e) {
       window.release();
       throw e;
     }
-    return future.whenComplete((caption, error) -> window.release());
+    return future.whenComplete((value, error) -> window.release());
   }
 
   public int inFlight() {

@@ -20,11 +20,11 @@ import picocli.CommandLine.ScopeType;
       ExitCodes.USAGE + ":bad usage (unknown option, missing argument)",
       ExitCodes.SOME_FAILED + ":the run finished but some images failed; each is named on stderr and the rest were written"
     },
-    subcommands = {CaptionCommand.class, BulkCommand.class, IndexCommand.class, SearchCommand.class, OptionsCommand.class})
+    subcommands = {CaptionCommand.class, BulkCommand.class, IndexCommand.class, SearchCommand.class, EmbedCommand.class, OptionsCommand.class})
 public final class LoupeCli {
   /**
-   * Lucene warns on every start that the Vector API module is not readable; the CLI does no
-   * vector search, so the warning is noise. Held here: JUL keeps loggers weakly.
+   * Lucene warns on every start that the Vector API module is not readable; without it Lucene
+   * scores vectors with its scalar code, which is plenty for a local index, so the warning is noise. Held here: JUL keeps loggers weakly.
    */
   private static final Logger LUCENE_VECTORIZATION = quiet("org.apache.lucene.internal.vectorization");
 
