@@ -73,7 +73,7 @@ class CliTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"caption", "bulk", "index", "search", "options"})
+  @ValueSource(strings = {"caption", "bulk", "index", "search", "embed", "options"})
   void everySubcommandPrintsHelpWithExitCodesAndExitsZero(String command) {
     for (String flag : List.of("--help", "-h")) {
       Run help = run(command, flag);
