@@ -82,4 +82,35 @@ class RetrievalCliTest {
     assertEquals(2, hits.size());
     assertTrue(hits.get(0).get("score").asDouble() >= hits.get(1).get("score").asDouble());
   }
+
+  /**
+   * The demo's promise: with the trained embedding model, paraphrases using words no caption
+   * contains (examples/queries.json: "a crimson disc", "a navy box", ...) find their image.
+   */
+  @Test
+  void paraphrasedQueriesFindTheirExampleImages(@TempDir Path dir) throws IOException {
+    Path model = REPO.resolve("models/shapes-embed-tiny");
+    Path index = dir.resolve("shapes");
+    CliTest.Run indexed = CliTest.run("index", "--model", CliTest.SHAPES.toString(), "--embedding-model", model.toString(),
+        "--threads", "2", "--max-new-tokens", "48", "--lucene", index.toString(), CliTest.EXAMPLES.toString());
+    assertEquals(0, indexed.exit(), indexed.err());
+    JsonNode queries = CliTest.JSON.readTree(REPO.resolve("examples/queries.json").toFile()).get("queries");
+    int vectorTop1 = 0, hybridTop3 = 0;
+    for (JsonNode q : queries) {
+      String expected = q.get("expected").get(0).asText();
+      List<String> vector = paths(CliTest.run("search", "--lucene", index.toString(), "--mode", "vector",
+          "--embedding-model", model.toString(), "--threads", "2", "--limit", "3", q.get("query").asText()));
+      List<String> hybrid = paths(CliTest.run("search", "--lucene", index.toString(), "--mode", "hybrid",
+          "--embedding-model", model.toString(), "--threads", "2", "--limit", "3", q.get("query").asText()));
+      vectorTop1 += vector.get(0).endsWith("/" + expected) ? 1 : 0;
+      hybridTop3 += hybrid.stream().anyMatch(p -> p.endsWith("/" + expected)) ? 1 : 0;
+    }
+    assertEquals(queries.size(), vectorTop1, "vector search: top hit is the expected image");
+    assertEquals(queries.size(), hybridTop3, "hybrid search: the expected image in the top 3");
+  }
+
+  static List<String> paths(CliTest.Run run) throws IOException {
+    assertEquals(0, run.exit(), run.err());
+    return run.lines().stream().map(l -> l.get("path").asText()).toList();
+  }
 }
