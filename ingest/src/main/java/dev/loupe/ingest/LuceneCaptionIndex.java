@@ -9,6 +9,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.apache.lucene.analysis.en.EnglishAnalyzer;
 import org.apache.lucene.analysis.standard.StandardAnalyzer;
 import org.apache.lucene.document.Document;
 import org.apache.lucene.document.Field;
@@ -94,7 +95,7 @@ public final class LuceneCaptionIndex {
    * unless {@code anyWord}: a caption index answers "which images show all of this".
    */
   public static List<Hit> search(Path indexDir, String queryText, int limit, boolean anyWord) throws IOException {
-    return run(indexDir, textQuery(queryText, anyWord), limit);
+    return run(indexDir, textQuery(queryText, anyWord, new StandardAnalyzer()), limit);
   }
 
   /** The images nearest to a query vector (approximate kNN over the HNSW graph). */
@@ -103,14 +104,15 @@ public final class LuceneCaptionIndex {
   }
 
   /**
-   * Hybrid retrieval: the words (any of them, BM25 over the caption fields) and the query
+   * Hybrid retrieval: the words (any of them but English stop words, which every caption
+   * has, BM25 over the caption fields) and the query
    * vector (kNN) each rank up to {@code depth} images; reciprocal rank fusion,
    * sum of 1 / (60 + rank), merges the two lists, so an image either list ranks high comes
    * first without the two scores having to share a scale.
    */
   public static List<Hit> searchHybrid(Path indexDir, String queryText, float[] queryVector, int limit, int depth)
       throws IOException {
-    List<Hit> words = run(indexDir, textQuery(queryText, true), depth);
+    List<Hit> words = run(indexDir, textQuery(queryText, true, new StandardAnalyzer(EnglishAnalyzer.ENGLISH_STOP_WORDS_SET)), depth);
     List<Hit> vectors = searchVector(indexDir, queryVector, depth);
     Map<String, Hit> byPath = new java.util.LinkedHashMap<>();
     Map<String, Double> fused = new java.util.HashMap<>();
@@ -131,9 +133,9 @@ public final class LuceneCaptionIndex {
   /** The constant of reciprocal rank fusion (Cormack et al.; Elasticsearch's rrf default). */
   static final int RRF_K = 60;
 
-  private static Query textQuery(String queryText, boolean anyWord) {
+  private static Query textQuery(String queryText, boolean anyWord, StandardAnalyzer analyzer) {
     try {
-      MultiFieldQueryParser parser = new MultiFieldQueryParser(TEXT_FIELDS.toArray(String[]::new), new StandardAnalyzer());
+      MultiFieldQueryParser parser = new MultiFieldQueryParser(TEXT_FIELDS.toArray(String[]::new), analyzer);
       parser.setDefaultOperator(anyWord ? QueryParser.Operator.OR : QueryParser.Operator.AND);
       return parser.parse(queryText);
     } catch (ParseException e) {
