@@ -85,6 +85,8 @@ struct PoolingParams {
     Embedding,   // h[0:dimensions] / |h[0:dimensions]| (Qwen3-VL-Embedding, Matryoshka)
     YesNoScore,  // sigmoid(h . (W[yes] - W[no])), W the output head (Qwen3-VL-Reranker)
   };
+  // Matryoshka: at least this many leading dimensions (Qwen3-VL-Embedding's smallest, 64).
+  static constexpr int32_t kMinDimensions = 64;
   Kind kind = Kind::Embedding;
   int32_t dimensions = 0;  // Embedding: leading dimensions kept; 0 = the hidden size
   int32_t yes_token = -1, no_token = -1;  // YesNoScore

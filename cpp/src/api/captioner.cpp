@@ -13,7 +13,6 @@
 
 #include "core/error.h"
 #include "model/config.h"
-#include "engine/scheduler.h"
 #include "tokenizer/prompt_encoder.h"
 #include "tokenizer/retrieval_prompts.h"
 #include "tokenizer/text_stream.h"
@@ -57,7 +56,7 @@ struct Captioner::Impl {
     capabilities.can_generate = engine->can_generate();
     capabilities.embedding_model = capabilities.embedding_model || !capabilities.can_generate;
     capabilities.embedding_size = engine->hidden_size();
-    capabilities.min_embedding_dimensions = std::min(engine::kMinEmbeddingDimensions, engine->hidden_size());
+    capabilities.min_embedding_dimensions = std::min(PoolingParams::kMinDimensions, engine->hidden_size());
     const auto yes = tokenizer().token_to_id("yes"), no = tokenizer().token_to_id("no");
     capabilities.can_score = capabilities.can_generate && yes && no;
     score_pooling.kind = PoolingParams::Kind::YesNoScore;
@@ -125,21 +124,23 @@ struct Captioner::Impl {
     double image_ms = 0, tokenize_ms = 0;
   };
 
+  // A request as the engine will run it: the conversation, its images in placeholder order
+  // and how to preprocess them.
+  struct Prompt {
+    std::vector<ChatMessage> messages;
+    std::vector<const std::vector<uint8_t>*> images;
+    VisionOptions vision;
+  };
+
   // Decodes and preprocesses the images into `out.visuals`, then builds `out.token_ids`.
-  void fill(const CaptionRequest& request, Request& out, StageTimes& times) const {
+  void fill(const Prompt& prompt, Request& out, StageTimes& times) const {
     const auto image_start = Clock::now();
     std::vector<GridTHW> grids;
-    out.visuals = prepare_images(request, grids);
+    out.visuals = prepare_images(prompt.images, prompt.vision, grids);
     times.image_ms = ms_since(image_start);
     const auto tokenize_start = Clock::now();
-    out.token_ids = tokenize(request, grids);
+    out.token_ids = prompt_encoder.encode(prompt.messages, grids);
     times.tokenize_ms = ms_since(tokenize_start);
-  }
-
-  std::vector<VisualAttachment> prepare_images(const CaptionRequest& request, std::vector<GridTHW>& grids) const {
-    std::vector<const std::vector<uint8_t>*> images;
-    for (const auto& bytes : request.images) images.push_back(&bytes);
-    return prepare_images(images, vision_options(request), grids);
   }
 
   std::vector<VisualAttachment> prepare_images(const std::vector<const std::vector<uint8_t>*>& images,
@@ -164,34 +165,29 @@ struct Captioner::Impl {
     return visuals;
   }
 
-  std::vector<int32_t> tokenize(const CaptionRequest& request, const std::vector<GridTHW>& grids) const {
-    std::vector<ChatMessage> messages;
-    if (request.system_prompt) messages.push_back({"system", {ChatContent::make_text(*request.system_prompt)}});
+  Prompt prompt_of(const CaptionRequest& request) const {
+    Prompt prompt{{}, {}, vision_options(request)};
+    for (const auto& bytes : request.images) prompt.images.push_back(&bytes);
+    if (request.system_prompt) prompt.messages.push_back({"system", {ChatContent::make_text(*request.system_prompt)}});
     ChatMessage user{"user", {}};
     if (request.text_segments.empty()) {
-      for (size_t i = 0; i < grids.size(); ++i) user.content.push_back(ChatContent::image());
+      for (size_t i = 0; i < request.images.size(); ++i) user.content.push_back(ChatContent::image());
       user.content.push_back(ChatContent::make_text(request.prompt));
     } else {  // check_shape: one more segment than images
       for (size_t i = 0; i < request.text_segments.size(); ++i) {
         if (!request.text_segments[i].empty()) user.content.push_back(ChatContent::make_text(request.text_segments[i]));
-        if (i < grids.size()) user.content.push_back(ChatContent::image());
+        if (i < request.images.size()) user.content.push_back(ChatContent::image());
       }
     }
-    messages.push_back(std::move(user));
-    return prompt_encoder.encode(messages, grids);
+    prompt.messages.push_back(std::move(user));
+    return prompt;
   }
 
   std::string caption_text(const std::vector<int32_t>& ids) const { return tokenizer().decode(ids, true); }
 
   // ---- embeddings and reranker pairs --------------------------------------------------------
 
-  // A retrieval conversation and its images in placeholder order.
-  struct RetrievalPrompt {
-    std::vector<ChatMessage> messages;
-    std::vector<const std::vector<uint8_t>*> images;
-  };
-
-  static void add_images(const RetrievalInput& input, RetrievalPrompt& prompt) {
+  static void add_images(const RetrievalInput& input, Prompt& prompt) {
     for (const auto& bytes : input.images) prompt.images.push_back(&bytes);
   }
 
@@ -199,15 +195,15 @@ struct Captioner::Impl {
     return {static_cast<int>(input.images.size()), input.text};
   }
 
-  RetrievalPrompt prompt_of(const EmbedRequest& request) const {
-    RetrievalPrompt prompt{embedding_messages(request.instruction, content_of(request.input)), {}};
+  Prompt prompt_of(const EmbedRequest& request) const {
+    Prompt prompt{embedding_messages(request.instruction, content_of(request.input)), {}, retrieval_vision_options()};
     add_images(request.input, prompt);
     return prompt;
   }
 
-  RetrievalPrompt prompt_of(const ScoreRequest& request) const {
-    RetrievalPrompt prompt{
-        reranker_messages(request.instruction, content_of(request.query), content_of(request.document)), {}};
+  Prompt prompt_of(const ScoreRequest& request) const {
+    Prompt prompt{reranker_messages(request.instruction, content_of(request.query), content_of(request.document)), {},
+                  retrieval_vision_options()};
     add_images(request.query, prompt);
     add_images(request.document, prompt);
     return prompt;
@@ -215,14 +211,12 @@ struct Captioner::Impl {
 
   void check_retrieval_images(size_t count) const { check_image_count(count, options.image_limits); }
 
-  void fill(const RetrievalPrompt& prompt, Request& out, StageTimes& times) const {
-    const auto image_start = Clock::now();
-    std::vector<GridTHW> grids;
-    out.visuals = prepare_images(prompt.images, retrieval_vision_options(), grids);
-    times.image_ms = ms_since(image_start);
-    const auto tokenize_start = Clock::now();
-    out.token_ids = prompt_encoder.encode(prompt.messages, grids);
-    times.tokenize_ms = ms_since(tokenize_start);
+  template <class R>
+  std::vector<int32_t> token_ids_of(const R& request) const {
+    Request filled;
+    StageTimes times;
+    fill(prompt_of(request), filled, times);
+    return filled.token_ids;
   }
 
   // The engine request around prepare/pooling, completing through the caller's callbacks.
@@ -274,25 +268,43 @@ struct Captioner::Impl {
 
 namespace {
 
-// Blocks on one submit's completion.
+// Submits `count` requests (submit(i, callbacks) returns the id) and blocks until all have
+// completed, results in submit order. If a submit throws, the ones already in flight are
+// cancelled and waited for before the error is rethrown.
 template <class Submit>
-CaptionResult wait_for(Submit submit) {
+std::vector<CaptionResult> wait_for_all(Captioner& captioner, size_t count, Submit submit) {
   struct Waiter {
     std::mutex mutex;
     std::condition_variable cv;
-    std::optional<CaptionResult> result;
+    std::vector<std::optional<CaptionResult>> results;
+    size_t remaining = 0;
   };
   auto waiter = std::make_shared<Waiter>();
-  CaptionCallbacks callbacks;
-  callbacks.on_complete = [waiter](const CaptionResult& result) {
-    std::lock_guard<std::mutex> lock(waiter->mutex);
-    waiter->result = result;
-    waiter->cv.notify_all();
-  };
-  submit(std::move(callbacks));
+  waiter->results.resize(count);
+  waiter->remaining = count;
+  std::vector<uint64_t> submitted;
+  for (size_t i = 0; i < count; ++i) {
+    CaptionCallbacks callbacks;
+    callbacks.on_complete = [waiter, i](const CaptionResult& result) {
+      std::lock_guard<std::mutex> lock(waiter->mutex);
+      waiter->results[i] = result;
+      if (--waiter->remaining == 0) waiter->cv.notify_all();
+    };
+    try {
+      submitted.push_back(submit(i, std::move(callbacks)));  // every request in flight together
+    } catch (...) {
+      for (uint64_t id : submitted) captioner.cancel(id);  // their completions still arrive
+      std::unique_lock<std::mutex> lock(waiter->mutex);
+      waiter->remaining -= count - i;
+      waiter->cv.wait(lock, [&] { return waiter->remaining == 0; });
+      throw;
+    }
+  }
   std::unique_lock<std::mutex> lock(waiter->mutex);
-  waiter->cv.wait(lock, [&] { return waiter->result.has_value(); });
-  return *waiter->result;
+  waiter->cv.wait(lock, [&] { return waiter->remaining == 0; });
+  std::vector<CaptionResult> out;
+  for (auto& r : waiter->results) out.push_back(std::move(*r));
+  return out;
 }
 
 }  // namespace
@@ -320,7 +332,7 @@ uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
   engine_request.sampling = request.sampling;
   engine_request.timeout_ms = request.timeout_ms;
   engine_request.prepare = [&impl, stages, caption_request = std::move(request)](Request& r) {
-    impl.fill(caption_request, r, *stages);
+    impl.fill(impl.prompt_of(caption_request), r, *stages);
   };
   const Tokenizer tokenizer = impl.tokenizer();  // shares the loaded handle
   engine_request.detokenize = [tokenizer](const std::vector<int32_t>& ids) { return tokenizer.decode(ids, true); };
@@ -354,48 +366,22 @@ uint64_t Captioner::submit_score(ScoreRequest request, CaptionCallbacks callback
 }
 
 CaptionResult Captioner::caption(CaptionRequest request) {
-  return wait_for([&](CaptionCallbacks callbacks) { submit(std::move(request), std::move(callbacks)); });
+  return wait_for_all(*this, 1, [&](size_t, CaptionCallbacks callbacks) {
+    return submit(std::move(request), std::move(callbacks));
+  })[0];
 }
 
 CaptionResult Captioner::embed(EmbedRequest request) {
-  return wait_for([&](CaptionCallbacks callbacks) { submit_embed(std::move(request), std::move(callbacks)); });
+  return wait_for_all(*this, 1, [&](size_t, CaptionCallbacks callbacks) {
+    return submit_embed(std::move(request), std::move(callbacks));
+  })[0];
 }
 
 std::vector<CaptionResult> Captioner::rerank(const RetrievalInput& query, const std::vector<RetrievalInput>& documents,
                                              const std::optional<std::string>& instruction, int64_t timeout_ms) {
-  struct Waiter {
-    std::mutex mutex;
-    std::condition_variable cv;
-    std::vector<std::optional<CaptionResult>> results;
-    size_t remaining = 0;
-  };
-  auto waiter = std::make_shared<Waiter>();
-  waiter->results.resize(documents.size());
-  waiter->remaining = documents.size();
-  std::vector<uint64_t> submitted;
-  for (size_t i = 0; i < documents.size(); ++i) {
-    ScoreRequest request{query, documents[i], instruction, timeout_ms};
-    CaptionCallbacks callbacks;
-    callbacks.on_complete = [waiter, i](const CaptionResult& result) {
-      std::lock_guard<std::mutex> lock(waiter->mutex);
-      waiter->results[i] = result;
-      if (--waiter->remaining == 0) waiter->cv.notify_all();
-    };
-    try {
-      submitted.push_back(submit_score(std::move(request), std::move(callbacks)));  // all pairs in flight together
-    } catch (...) {
-      for (uint64_t id : submitted) cancel(id);  // their completions still arrive; wait for them
-      std::unique_lock<std::mutex> lock(waiter->mutex);
-      waiter->remaining -= documents.size() - i;
-      waiter->cv.wait(lock, [&] { return waiter->remaining == 0; });
-      throw;
-    }
-  }
-  std::unique_lock<std::mutex> lock(waiter->mutex);
-  waiter->cv.wait(lock, [&] { return waiter->remaining == 0; });
-  std::vector<CaptionResult> out;
-  for (auto& r : waiter->results) out.push_back(std::move(*r));
-  return out;
+  return wait_for_all(*this, documents.size(), [&](size_t i, CaptionCallbacks callbacks) {
+    return submit_score(ScoreRequest{query, documents[i], instruction, timeout_ms}, std::move(callbacks));
+  });
 }
 
 ModelCapabilities Captioner::capabilities() const { return impl_->capabilities; }
@@ -406,24 +392,15 @@ SamplingParams Captioner::default_sampling() const { return impl_->engine->defau
 
 std::vector<int32_t> Captioner::prompt_token_ids(const CaptionRequest& request) const {
   impl_->check_shape(request);
-  Request filled;
-  Impl::StageTimes times;
-  impl_->fill(request, filled, times);
-  return filled.token_ids;
+  return impl_->token_ids_of(request);
 }
 
 std::vector<int32_t> Captioner::prompt_token_ids(const EmbedRequest& request) const {
-  Request filled;
-  Impl::StageTimes times;
-  impl_->fill(impl_->prompt_of(request), filled, times);
-  return filled.token_ids;
+  return impl_->token_ids_of(request);
 }
 
 std::vector<int32_t> Captioner::prompt_token_ids(const ScoreRequest& request) const {
-  Request filled;
-  Impl::StageTimes times;
-  impl_->fill(impl_->prompt_of(request), filled, times);
-  return filled.token_ids;
+  return impl_->token_ids_of(request);
 }
 
 std::string Captioner::decode(const std::vector<int32_t>& token_ids) const { return impl_->caption_text(token_ids); }

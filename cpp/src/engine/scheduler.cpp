@@ -134,7 +134,7 @@ void Scheduler::validate(RequestState& r) const {
 void Scheduler::validate_pooling(const PoolingParams& p) const {
   const int32_t hidden = info_.hidden_size;
   if (p.kind == PoolingParams::Kind::Embedding) {
-    const int32_t smallest = std::min(kMinEmbeddingDimensions, hidden);
+    const int32_t smallest = std::min(PoolingParams::kMinDimensions, hidden);
     LOUPE_CHECK(p.dimensions == 0 || (p.dimensions >= smallest && p.dimensions <= hidden), InvalidArgument,
                 "embedding dimensions must be between ", smallest, " and ", hidden, " (0 = ", hidden, "), got ",
                 p.dimensions);

@@ -23,9 +23,6 @@
 
 namespace loupe::engine {
 
-// Matryoshka embeddings keep at least this many leading dimensions (Qwen3-VL-Embedding: 64).
-inline constexpr int32_t kMinEmbeddingDimensions = 64;
-
 class Scheduler {
  public:
   Scheduler(std::unique_ptr<ModelRunner> runner, const EngineOptions& options);

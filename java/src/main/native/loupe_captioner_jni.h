@@ -55,26 +55,19 @@ class NativeCaptioner {
   // `data` holds the encoded images back to back; sizes[i] is the length of image i.
   // Plain arguments rather than a params object: every Pointer Java allocates is counted
   // against JavaCPP's maxPhysicalBytes, which a model in host RAM already exceeds.
-  // `text` is UTF-8 (Java's own encoder, not JNI's modified UTF-8): the system prompt
-  // (text_sizes[0] bytes, -1 for none) then count + 1 text segments around the images.
+  // `text` is UTF-8 (Java's own encoder, not JNI's modified UTF-8) in pieces of
+  // text_sizes[k] bytes (TextPieces): the system prompt (-1 for none) then count + 1 text
+  // segments around the images.
   int64_t submit(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const signed char* text,
                  const int64_t* text_sizes, bool has_sampling, float temperature,
                  int32_t top_k, float top_p, float min_p, float repetition_penalty, int32_t max_new_tokens, int64_t seed,
                  int64_t min_pixels, int64_t max_pixels, int64_t timeout_ms, bool stream) {
     return with_error_kind([&]() -> int64_t {
       CaptionRequest request;
-      const auto* bytes = reinterpret_cast<const uint8_t*>(data);
-      for (int32_t i = 0; i < count; ++i) {
-        request.images.emplace_back(bytes, bytes + sizes[i]);
-        bytes += sizes[i];
-      }
-      const char* cursor = reinterpret_cast<const char*>(text);
-      if (text_sizes[0] >= 0) request.system_prompt = std::string(cursor, static_cast<size_t>(text_sizes[0]));
-      cursor += std::max<int64_t>(text_sizes[0], 0);
-      for (int32_t i = 0; i <= count; ++i) {
-        request.text_segments.emplace_back(cursor, static_cast<size_t>(text_sizes[1 + i]));
-        cursor += text_sizes[1 + i];
-      }
+      request.images = images(data, sizes, 0, count);
+      TextPieces pieces(text, text_sizes);
+      request.system_prompt = pieces.optional();
+      for (int32_t i = 0; i <= count; ++i) request.text_segments.push_back(pieces.next());
       if (has_sampling) {
         SamplingParams s = captioner_->default_sampling();  // keeps the stop ids
         s.temperature = temperature;
@@ -89,7 +82,7 @@ class NativeCaptioner {
       request.min_pixels = min_pixels;
       request.max_pixels = max_pixels;
       request.timeout_ms = timeout_ms;
-      CaptionCallbacks callbacks;
+      CaptionCallbacks callbacks = completion(tag);
       if (stream) {
         callbacks.on_token = [tag, fn = on_token_](int32_t token, const std::string& delta) {
           try {
@@ -98,13 +91,6 @@ class NativeCaptioner {
           }
         };
       }
-      callbacks.on_complete = [tag, fn = on_complete_](const CaptionResult& r) {
-        try {
-          NativeResult out = convert(r);
-          fn(tag, &out);
-        } catch (...) {
-        }
-      };
       return static_cast<int64_t>(captioner_->submit(std::move(request), std::move(callbacks)));
     });
   }

@@ -251,7 +251,10 @@ public final class LoupeEngine implements AutoCloseable {
     return timeout == null ? 0 : Math.max(1, timeout.toMillis());
   }
 
-  /** UTF-8 pieces back to back; sizes[k] = the length of piece k, -1 for a null piece. */
+  /**
+   * UTF-8 pieces back to back (the JDK's encoder: JNI strings would be modified UTF-8);
+   * sizes[k] = the length of piece k, -1 for a null piece.
+   */
   private static byte[] texts(long[] sizes, String... pieces) {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     for (int i = 0; i < pieces.length; i++) {
@@ -340,25 +343,12 @@ public final class LoupeEngine implements AutoCloseable {
     inFlight.remove(tag);
   }
 
-  /**
-   * UTF-8 (the JDK's encoder: JNI strings would be modified UTF-8) of the system prompt then
-   * the segments around the images; sizes[0] = -1 when there is no system prompt.
-   */
+  /** The system prompt (null: none) then the text segments around the images, as {@link #texts} pieces. */
   private static byte[] textBytes(Prompt prompt, int imageCount, long[] sizes) {
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    sizes[0] = -1;
-    if (prompt.systemPrompt() != null) {
-      byte[] system = prompt.systemPrompt().getBytes(StandardCharsets.UTF_8);
-      sizes[0] = system.length;
-      out.writeBytes(system);
-    }
-    List<String> segments = prompt.segmentsAround(imageCount);
-    for (int i = 0; i < segments.size(); i++) {
-      byte[] bytes = segments.get(i).getBytes(StandardCharsets.UTF_8);
-      sizes[1 + i] = bytes.length;
-      out.writeBytes(bytes);
-    }
-    return out.toByteArray();
+    List<String> pieces = new ArrayList<>();
+    pieces.add(prompt.systemPrompt());
+    pieces.addAll(prompt.segmentsAround(imageCount));
+    return texts(sizes, pieces.toArray(String[]::new));
   }
 
   /** The encoded images back to back (one image: its own array, no copy); fills sizes. */
