@@ -51,6 +51,7 @@ struct EmbedRequest {
   // nullopt or blank: "Represent the user's input."; "." is appended unless it ends in punctuation.
   std::optional<std::string> instruction;
   int32_t dimensions = 0;  // leading dimensions to keep (Matryoshka, >= 64), renormalised; 0 = all
+  int64_t max_pixels = 0;  // resize budget per image; 0 = the reference's (see retrieval_max_pixels)
   int64_t timeout_ms = 0;
 };
 
@@ -59,6 +60,7 @@ struct ScoreRequest {
   RetrievalInput query, document;
   // nullopt: "Given a search query, retrieve relevant candidates that answer the query."
   std::optional<std::string> instruction;
+  int64_t max_pixels = 0;  // as EmbedRequest::max_pixels
   int64_t timeout_ms = 0;
 };
 

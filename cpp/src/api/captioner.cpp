@@ -77,9 +77,14 @@ struct Captioner::Impl {
 
   // The embedding and reranker models' own resize (their reference, qwen-vl-utils): between
   // 4 and 1800 merged tokens of (patch · merge)² pixels, whatever preprocessor_config.json says.
-  VisionOptions retrieval_vision_options() const {
+  // The node's max_pixels is a ceiling on that default; a request may ask for less or more
+  // (its caller bounds it, as for captions).
+  VisionOptions retrieval_vision_options(int64_t requested_max_pixels) const {
     const int64_t factor = preprocessor.patch_size * preprocessor.merge_size;
-    VisionOptions vision = vision_options(4 * factor * factor, 1800 * factor * factor);
+    int64_t max_pixels = 1800 * factor * factor;
+    if (options.max_pixels > 0) max_pixels = std::min(max_pixels, options.max_pixels);
+    if (requested_max_pixels > 0) max_pixels = requested_max_pixels;
+    VisionOptions vision = vision_options(std::min<int64_t>(4 * factor * factor, max_pixels), max_pixels);
     vision.resize_reference = ResizeReference::QwenVlUtils;
     return vision;
   }
@@ -196,14 +201,15 @@ struct Captioner::Impl {
   }
 
   Prompt prompt_of(const EmbedRequest& request) const {
-    Prompt prompt{embedding_messages(request.instruction, content_of(request.input)), {}, retrieval_vision_options()};
+    Prompt prompt{embedding_messages(request.instruction, content_of(request.input)), {},
+                  retrieval_vision_options(request.max_pixels)};
     add_images(request.input, prompt);
     return prompt;
   }
 
   Prompt prompt_of(const ScoreRequest& request) const {
     Prompt prompt{reranker_messages(request.instruction, content_of(request.query), content_of(request.document)), {},
-                  retrieval_vision_options()};
+                  retrieval_vision_options(request.max_pixels)};
     add_images(request.query, prompt);
     add_images(request.document, prompt);
     return prompt;

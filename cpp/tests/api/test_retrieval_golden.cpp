@@ -126,6 +126,40 @@ TEST(RetrievalGolden, MatryoshkaDimensionsAreTheRenormalisedPrefix) {
   }
 }
 
+// The resize budget of an embedded image: the reference's 1800 merged tokens by default, the
+// node's max_pixels as a ceiling on that default, and a request's own max_pixels above both.
+TEST(RetrievalGolden, ImageResizeBudgetIsTheReferencesCappedByTheEngine) {
+  const auto m = manifest();
+  const nlohmann::json* image_case = nullptr;
+  for (const auto& c : m["embedding_cases"])
+    if (c["model"] == "tiny-tied-embed" && c["name"] == "two_images_text") image_case = &c;
+  ASSERT_NE(image_case, nullptr);
+  auto count_image_tokens = [](const std::vector<int32_t>& ids, int32_t image_token) {
+    return std::count(ids.begin(), ids.end(), image_token);
+  };
+  auto captioner = open_model("tiny-tied-embed");
+  std::ifstream config(testdata() + "/golden/models/tiny-tied-embed/config.json");
+  const int32_t image_token = nlohmann::json::parse(config)["image_token_id"].get<int32_t>();
+  EmbedRequest request = embed_request(*image_case);
+  const auto reference = count_image_tokens(captioner->prompt_token_ids(request), image_token);
+  EXPECT_EQ(reference, 266);  // the reference's grids (manifest image_grid_thw) / merge²
+  request.max_pixels = 4 * 32 * 32;  // two images of at most 4 merged tokens each
+  EXPECT_LE(count_image_tokens(captioner->prompt_token_ids(request), image_token), 8);
+
+  CaptionerOptions o;
+  o.engine.device = "cpu";
+  o.engine.threads = 2;
+  o.engine.kv_cache_bytes = 64u << 20;
+  o.max_pixels = 4 * 32 * 32;
+  auto capped = Captioner::open(testdata() + "/golden/models/tiny-tied-embed", o);
+  request.max_pixels = 0;
+  EXPECT_LE(count_image_tokens(capped->prompt_token_ids(request), image_token), 8);
+  request.max_pixels = 64 * 32 * 32;  // the caller's bound, not the default's ceiling
+  const auto asked = count_image_tokens(capped->prompt_token_ids(request), image_token);
+  EXPECT_GT(asked, 8);
+  EXPECT_LE(asked, 128);
+}
+
 TEST(RetrievalGolden, CheckpointWithoutOutputHeadRefusesToCaption) {
   auto captioner = open_model("tiny-untied-nohead");
   EXPECT_FALSE(captioner->capabilities().can_generate);

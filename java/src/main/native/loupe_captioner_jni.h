@@ -100,26 +100,29 @@ class NativeCaptioner {
   // instruction first (-1: the default), then the input's text (embed) or the query's and
   // the document's (score).
   int64_t embed(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const signed char* text,
-                const int64_t* text_sizes, int32_t dimensions, int64_t timeout_ms) {
+                const int64_t* text_sizes, int32_t dimensions, int64_t max_pixels, int64_t timeout_ms) {
     return with_error_kind([&]() -> int64_t {
       EmbedRequest request;
       TextPieces pieces(text, text_sizes);
       request.instruction = pieces.optional();
       request.input = {images(data, sizes, 0, count), pieces.next()};
       request.dimensions = dimensions;
+      request.max_pixels = max_pixels;
       request.timeout_ms = timeout_ms;
       return static_cast<int64_t>(captioner_->submit_embed(std::move(request), completion(tag)));
     });
   }
 
   int64_t score(int64_t tag, const signed char* data, const int64_t* sizes, int32_t query_images,
-                int32_t document_images, const signed char* text, const int64_t* text_sizes, int64_t timeout_ms) {
+                int32_t document_images, const signed char* text, const int64_t* text_sizes, int64_t max_pixels,
+                int64_t timeout_ms) {
     return with_error_kind([&]() -> int64_t {
       ScoreRequest request;
       TextPieces pieces(text, text_sizes);
       request.instruction = pieces.optional();
       request.query = {images(data, sizes, 0, query_images), pieces.next()};
       request.document = {images(data, sizes, query_images, document_images), pieces.next()};
+      request.max_pixels = max_pixels;
       request.timeout_ms = timeout_ms;
       return static_cast<int64_t>(captioner_->submit_score(std::move(request), completion(tag)));
     });

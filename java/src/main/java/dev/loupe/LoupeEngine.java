@@ -139,7 +139,8 @@ public final class LoupeEngine implements AutoCloseable {
         () -> new byte[][] {imageBytes(input.images(), sizes), texts(textSizes, request.instruction(), input.text())},
         (tag, bytes) ->
             captioner.embed(
-                tag, bytes[0], sizes, sizes.length, bytes[1], textSizes, request.dimensions(), millis(request.timeout())));
+                tag, bytes[0], sizes, sizes.length, bytes[1], textSizes, request.dimensions(), request.maxPixels(),
+                millis(request.timeout())));
   }
 
   /** Submits every request at once, so the engine batches them; futures in request order. */
@@ -156,9 +157,14 @@ public final class LoupeEngine implements AutoCloseable {
    * default. Cancelling the returned future cancels every pair.
    */
   public LoupeFuture<double[]> rerank(RetrievalInput query, List<RetrievalInput> documents, String instruction) {
-    List<LoupeFuture<Double>> pairs = new ArrayList<>(documents.size());
+    return rerank(RerankRequest.of(query, documents).withInstruction(instruction));
+  }
+
+  /** As {@link #rerank(RetrievalInput, List, String)}, with a resize budget and a deadline. */
+  public LoupeFuture<double[]> rerank(RerankRequest request) {
+    List<LoupeFuture<Double>> pairs = new ArrayList<>(request.documents().size());
     LoupeFuture<double[]> all = new LoupeFuture<>(() -> pairs.forEach(p -> p.cancel(false)));
-    for (RetrievalInput document : documents) pairs.add(score(query, document, instruction));
+    for (RetrievalInput document : request.documents()) pairs.add(score(request, document));
     CompletableFuture.allOf(pairs.toArray(CompletableFuture[]::new))
         .whenComplete(
             (ignored, error) -> {
@@ -173,7 +179,8 @@ public final class LoupeEngine implements AutoCloseable {
     return all;
   }
 
-  private LoupeFuture<Double> score(RetrievalInput query, RetrievalInput document, String instruction) {
+  private LoupeFuture<Double> score(RerankRequest request, RetrievalInput document) {
+    RetrievalInput query = request.query();
     long[] sizes = new long[query.images().size() + document.images().size()];
     long[] textSizes = new long[3];
     List<ImageInput> images = new ArrayList<>(query.images());
@@ -182,10 +189,11 @@ public final class LoupeEngine implements AutoCloseable {
         LoupeFuture::new,
         NativeResult::score,
         null,
-        () -> new byte[][] {imageBytes(images, sizes), texts(textSizes, instruction, query.text(), document.text())},
+        () -> new byte[][] {imageBytes(images, sizes), texts(textSizes, request.instruction(), query.text(), document.text())},
         (tag, bytes) ->
             captioner.score(
-                tag, bytes[0], sizes, query.images().size(), document.images().size(), bytes[1], textSizes, 0));
+                tag, bytes[0], sizes, query.images().size(), document.images().size(), bytes[1], textSizes,
+                request.maxPixels(), millis(request.timeout())));
   }
 
   /** What the loaded checkpoint can do (embed, caption, score) and its embedding sizes. */

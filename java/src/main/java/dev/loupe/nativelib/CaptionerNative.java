@@ -138,6 +138,7 @@ public final class CaptionerNative {
         @Cast("const signed char*") byte[] text,
         @Cast("const int64_t*") long[] textSizes,
         int dimensions,
+        long maxPixels,
         long timeoutMs);
 
     public native long score(
@@ -148,6 +149,7 @@ public final class CaptionerNative {
         int documentImages,
         @Cast("const signed char*") byte[] text,
         @Cast("const int64_t*") long[] textSizes,
+        long maxPixels,
         long timeoutMs);
 
     /** What the checkpoint can do as {@code name=value} lines (ModelCapabilities member names). */
