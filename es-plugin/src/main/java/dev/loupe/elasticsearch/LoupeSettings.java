@@ -1,7 +1,6 @@
 package dev.loupe.elasticsearch;
 
 import dev.loupe.Options;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.regex.Pattern;
@@ -10,7 +9,6 @@ import org.elasticsearch.common.settings.Setting.Property;
 import org.elasticsearch.common.settings.Settings;
 import org.elasticsearch.common.unit.ByteSizeValue;
 import org.elasticsearch.core.TimeValue;
-import org.elasticsearch.env.Environment;
 
 /**
  * Node settings of the plugin (elasticsearch.yml only). The model and every resource limit
@@ -22,20 +20,26 @@ public final class LoupeSettings {
 
   private static final Pattern DEVICE = Pattern.compile("cpu|cuda(:\\d+)?");
 
-  /** Checkpoint directory; relative paths resolve against the node's config directory. */
+  /**
+   * Checkpoint directory of the model named {@code default}; relative paths resolve against the
+   * node's config directory.
+   */
   public static final Setting<String> MODEL_PATH = Setting.simpleString("loupe.model.path", Property.NodeScope);
 
   /** {@code cpu} or {@code cuda:N}. */
-  public static final Setting<String> DEVICE_SETTING =
-      Setting.simpleString(
-          "loupe.device",
-          "cpu",
-          value -> {
-            if (!DEVICE.matcher(value).matches()) {
-              throw new IllegalArgumentException("[loupe.device] must be [cpu] or [cuda:N], got [" + value + "]");
-            }
-          },
-          Property.NodeScope);
+  public static final Setting<String> DEVICE_SETTING = deviceSetting("loupe.device");
+
+  private static Setting<String> deviceSetting(String key) {
+    return Setting.simpleString(
+        key,
+        "cpu",
+        value -> {
+          if (!DEVICE.matcher(value).matches()) {
+            throw new IllegalArgumentException("[" + key + "] must be [cpu] or [cuda:N], got [" + value + "]");
+          }
+        },
+        Property.NodeScope);
+  }
 
   /** CPU threads of the native runtime; 0 = every core. */
   public static final Setting<Integer> THREADS = Setting.intSetting("loupe.threads", 0, 0, Property.NodeScope);
@@ -108,6 +112,38 @@ public final class LoupeSettings {
   public static final Setting<Boolean> CUDA_DECODE_GRAPHS =
       Setting.boolSetting("loupe.cuda.decode_graphs", true, Property.NodeScope);
 
+  private static final String MODELS_PREFIX = "loupe.models.";
+
+  /**
+   * More models, by name: {@code loupe.models.<name>.path} (relative to the config directory),
+   * and optionally the model's own {@code device}, {@code threads}, {@code kv_cache.size},
+   * {@code batch.max_running} and {@code queue.size}, which otherwise are the node-wide ones.
+   */
+  public static final Setting.AffixSetting<String> MODEL_PATHS =
+      Setting.affixKeySetting(MODELS_PREFIX, "path", key -> Setting.simpleString(key, Property.NodeScope));
+
+  public static final Setting.AffixSetting<String> MODEL_DEVICES =
+      Setting.affixKeySetting(MODELS_PREFIX, "device", LoupeSettings::deviceSetting);
+
+  public static final Setting.AffixSetting<Integer> MODEL_THREADS =
+      Setting.affixKeySetting(MODELS_PREFIX, "threads", key -> Setting.intSetting(key, 0, 0, Property.NodeScope));
+
+  public static final Setting.AffixSetting<ByteSizeValue> MODEL_KV_CACHE_SIZES =
+      Setting.affixKeySetting(
+          MODELS_PREFIX, "kv_cache.size", key -> Setting.byteSizeSetting(key, ByteSizeValue.ZERO, Property.NodeScope));
+
+  public static final Setting.AffixSetting<Integer> MODEL_MAX_RUNNING =
+      Setting.affixKeySetting(
+          MODELS_PREFIX, "batch.max_running", key -> Setting.intSetting(key, 16, 1, 1024, Property.NodeScope));
+
+  public static final Setting.AffixSetting<Integer> MODEL_QUEUE_SIZES =
+      Setting.affixKeySetting(
+          MODELS_PREFIX, "queue.size", key -> Setting.intSetting(key, 1024, 1, 1_000_000, Property.NodeScope));
+
+  /** Every per-model setting: a model is named by any of them (and then needs its path). */
+  public static final List<Setting.AffixSetting<?>> PER_MODEL =
+      List.of(MODEL_PATHS, MODEL_DEVICES, MODEL_THREADS, MODEL_KV_CACHE_SIZES, MODEL_MAX_RUNNING, MODEL_QUEUE_SIZES);
+
   /** Runtime options that have a setting of their own above (named here so loupe.engine.* refuses them). */
   private static final Map<String, String> OWN_SETTING =
       Map.ofEntries(
@@ -148,42 +184,25 @@ public final class LoupeSettings {
   }
 
   public static List<Setting<?>> all() {
-    return List.of(
+    List<Setting<?>> all = new java.util.ArrayList<>(List.of(
         MODEL_PATH, DEVICE_SETTING, THREADS, KV_CACHE_SIZE, MAX_RUNNING, QUEUE_SIZE, TIMEOUT, IMAGE_MAX_BYTES,
         IMAGE_MAX_PIXELS, IMAGE_MAX_RESIZE_PIXELS, CPU_BF16_ACTIVATIONS, CPU_INT8_WEIGHTS, CUDA_DECODE_GRAPHS,
-        ENGINE_OPTION);
-  }
-
-  /** The configured model directory, or null when {@code loupe.model.path} is unset. */
-  public static Path modelDirectory(Settings settings, Path configDir) {
-    String value = MODEL_PATH.get(settings);
-    if (value == null || value.isBlank()) {
-      return null;
-    }
-    return configDir.resolve(value).normalize();
-  }
-
-  public static Path modelDirectory(Environment environment) {
-    return modelDirectory(environment.settings(), environment.configDir());
+        ENGINE_OPTION));
+    all.addAll(PER_MODEL);
+    return all;
   }
 
   /**
-   * The runtime options these settings ask for. The engine admits at most max_running + 1
-   * requests: the plugin keeps everything else in its own queue, holding only encoded bytes.
+   * The runtime options every model of the node shares: image limits, resize budget, CPU and
+   * CUDA modes, {@code loupe.engine.*}. Each model adds its device and limits
+   * ({@link dev.loupe.elasticsearch.models.ModelConfig#engineOptions}).
    */
-  public static Options engineOptions(Settings settings) {
-    int maxRunning = MAX_RUNNING.get(settings);
-    long resize = IMAGE_MAX_RESIZE_PIXELS.get(settings);
+  public static Options nodeOptions(Settings settings) {
     Options options = Options.defaults();
     Settings engine = settings.getByPrefix(ENGINE_PREFIX);
     for (String name : engine.keySet()) options = engineOption(options, ENGINE_PREFIX + name, engine.get(name));
     return options
-        .withDevice(DEVICE_SETTING.get(settings))
-        .withThreads(THREADS.get(settings))
-        .withKvCacheBytes(KV_CACHE_SIZE.get(settings).getBytes())
-        .withMaxRunning(maxRunning)
-        .withQueueLimit(QUEUE_SIZE.get(settings))
-        .withPixels(0, resize)
+        .withPixels(0, IMAGE_MAX_RESIZE_PIXELS.get(settings))
         .with("max_encoded_bytes", IMAGE_MAX_BYTES.get(settings).getBytes())
         .with("max_decoded_pixels", IMAGE_MAX_PIXELS.get(settings))
         .withCpuBf16Activations(CPU_BF16_ACTIVATIONS.get(settings))

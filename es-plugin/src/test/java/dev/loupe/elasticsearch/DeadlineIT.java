@@ -36,7 +36,7 @@ class DeadlineIT {
     for (JsonNode item : response.get("items")) {
       JsonNode index = item.get("index");
       assertEquals(429, index.get("status").asInt(), index.toString());
-      assertTrue(index.toString().contains("image_caption timed out: no caption within loupe.timeout [1ms]"), index.toString());
+      assertTrue(index.toString().contains("image_caption timed out: no result within loupe.timeout [1ms]"), index.toString());
     }
     JsonNode node = ES.client().get("/_loupe/stats").get("nodes").elements().next();
     assertEquals(3, node.at("/documents/timed_out").asLong(), node.toString());

@@ -1,10 +1,16 @@
 package dev.loupe.elasticsearch.processor;
 
 import dev.loupe.Caption;
-import dev.loupe.elasticsearch.captioning.CaptionJob;
-import dev.loupe.elasticsearch.captioning.CaptionService;
-import java.util.Base64;
+import dev.loupe.CaptionRequest;
+import dev.loupe.ImageInput;
+import dev.loupe.LoupeEngine;
+import dev.loupe.LoupeFuture;
+import dev.loupe.elasticsearch.models.ModelService;
+import dev.loupe.elasticsearch.models.ModelTask;
+import dev.loupe.elasticsearch.models.NodeModels;
+import java.time.Duration;
 import java.util.EnumSet;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.function.BiConsumer;
@@ -15,20 +21,21 @@ import org.elasticsearch.ingest.IngestDocument;
 
 /**
  * {@code image_caption}: captions the image in {@code field} (base64 string or binary) with
- * the node's model and writes the result under {@code target_field}. Asynchronous: the
- * ingest thread only reads the field and hands the document to the node's
- * {@link CaptionService}; decoding and inference run on Loupe's own threads.
+ * one of the node's models and writes the result under {@code target_field}. Asynchronous: the
+ * ingest thread only reads the field and hands the document to the model's
+ * {@link ModelService}; decoding and inference run on Loupe's own threads.
  */
 public final class ImageCaptionProcessor extends AbstractProcessor {
   public static final String TYPE = "image_caption";
 
   private final String field;
   private final String targetField;
+  private final String model;
   private final CaptionJob job;
   private final boolean ignoreMissing;
   private final boolean removeBinary;
   private final EnumSet<ResultProperty> properties;
-  private final CaptionService service;
+  private final NodeModels models;
   private final ThreadContext threadContext;
 
   ImageCaptionProcessor(
@@ -36,20 +43,22 @@ public final class ImageCaptionProcessor extends AbstractProcessor {
       String description,
       String field,
       String targetField,
+      String model,
       CaptionJob job,
       boolean ignoreMissing,
       boolean removeBinary,
       EnumSet<ResultProperty> properties,
-      CaptionService service,
+      NodeModels models,
       ThreadContext threadContext) {
     super(tag, description);
     this.field = field;
     this.targetField = targetField;
+    this.model = model;
     this.job = job;
     this.ignoreMissing = ignoreMissing;
     this.removeBinary = removeBinary;
     this.properties = properties;
-    this.service = service;
+    this.models = models;
     this.threadContext = threadContext;
   }
 
@@ -72,63 +81,41 @@ public final class ImageCaptionProcessor extends AbstractProcessor {
   public void execute(IngestDocument document, BiConsumer<IngestDocument, Exception> handler) {
     Supplier<byte[]> image;
     try {
-      Object value = document.getFieldValue(field, Object.class, ignoreMissing);
-      if (value == null && ignoreMissing) {
-        handler.accept(document, null);
-        return;
-      }
-      image = imageBytes(value);
+      image = ImageField.read(document, field, ignoreMissing, "caption");
     } catch (IllegalArgumentException e) {
       handler.accept(null, e);
       return;
     }
-    // The caption completes on a Loupe thread: carry this request's thread context there.
-    Supplier<ThreadContext.StoredContext> context = threadContext == null ? null : threadContext.newRestorableContext(false);
-    service.submit(
-        image,
-        job,
-        (caption, error) -> {
-          try (ThreadContext.StoredContext ignored = context == null ? null : context.get()) {
-            if (error != null) {
-              handler.accept(null, error);
-              return;
-            }
-            try {
-              write(document, caption);
-            } catch (RuntimeException e) {
-              handler.accept(null, e);
-              return;
-            }
-            handler.accept(document, null);
-          }
-        });
+    if (image == null) {
+      handler.accept(document, null);
+      return;
+    }
+    models.submit(
+        model,
+        new Task(image),
+        Completion.inContext(threadContext, handler, document, caption -> write(document, caption)));
   }
 
-  private Supplier<byte[]> imageBytes(Object value) {
-    if (value == null) {
-      throw new IllegalArgumentException("field [" + field + "] is null, cannot caption it");
-    }
-    if (value instanceof byte[] bytes) {
-      if (bytes.length == 0) throw new IllegalArgumentException("field [" + field + "] is empty, cannot caption it");
-      return () -> bytes;
-    }
-    if (value instanceof String text) {
-      if (text.isEmpty()) throw new IllegalArgumentException("field [" + field + "] is empty, cannot caption it");
-      return () -> decodeBase64(text);  // on Loupe's pool: images can be megabytes
-    }
-    throw new IllegalArgumentException(
-        "field [" + field + "] must be a base64 string or binary to caption it, found [" + value.getClass().getSimpleName() + "]");
-  }
+  /** One image to caption with this processor's prompt and sampling. */
+  private final class Task implements ModelTask<Caption> {
+    private final Supplier<byte[]> image;
 
-  private byte[] decodeBase64(String text) {
-    try {
-      return Base64.getDecoder().decode(text);
-    } catch (IllegalArgumentException strict) {
-      try {
-        return Base64.getDecoder().decode(text.replaceAll("\\s+", ""));  // MIME-style line breaks
-      } catch (IllegalArgumentException e) {
-        throw new IllegalArgumentException("field [" + field + "] is not valid base64: " + e.getMessage(), e);
-      }
+    Task(Supplier<byte[]> image) {
+      this.image = image;
+    }
+
+    @Override
+    public String operation() {
+      return TYPE;
+    }
+
+    @Override
+    public LoupeFuture<Caption> start(LoupeEngine engine, Duration deadline) {
+      CaptionRequest request =
+          new CaptionRequest(
+              List.of(ImageInput.ofBytes(image.get())), job.prompt(), job.sampling(), job.minPixels(), job.maxPixels(), deadline,
+              null);
+      return engine.submit(request);
     }
   }
 
@@ -152,9 +139,10 @@ public final class ImageCaptionProcessor extends AbstractProcessor {
   }
 
   private String modelName() {
-    return service.modelDir() == null || service.modelDir().getFileName() == null
+    ModelService service = models.get(model);
+    return service == null || service.config().path().getFileName() == null
         ? null
-        : service.modelDir().getFileName().toString();
+        : service.config().path().getFileName().toString();
   }
 
   private static Map<String, Object> timings(Caption.Timings t) {
@@ -174,6 +162,10 @@ public final class ImageCaptionProcessor extends AbstractProcessor {
 
   String targetField() {
     return targetField;
+  }
+
+  String model() {
+    return model;
   }
 
   CaptionJob job() {

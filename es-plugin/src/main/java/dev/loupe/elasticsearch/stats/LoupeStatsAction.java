@@ -2,6 +2,7 @@ package dev.loupe.elasticsearch.stats;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Map;
 import org.elasticsearch.action.ActionType;
 import org.elasticsearch.action.FailedNodeException;
 import org.elasticsearch.action.support.TransportAction;
@@ -16,7 +17,7 @@ import org.elasticsearch.transport.AbstractTransportRequest;
 import org.elasticsearch.xcontent.ToXContentFragment;
 import org.elasticsearch.xcontent.XContentBuilder;
 
-/** {@code GET _loupe/stats}: every node's captioning counters, gathered over the transport layer. */
+/** {@code GET _loupe/stats}: every node's counters per model, gathered over the transport layer. */
 public final class LoupeStatsAction {
   private LoupeStatsAction() {}
 
@@ -38,31 +39,32 @@ public final class LoupeStatsAction {
     }
   }
 
+  /** One node's models, by name. */
   public static final class NodeResponse extends BaseNodeResponse {
-    private final NodeCaptionStats stats;
+    private final Map<String, ModelStats> models;
 
-    public NodeResponse(DiscoveryNode node, NodeCaptionStats stats) {
+    public NodeResponse(DiscoveryNode node, Map<String, ModelStats> models) {
       super(node);
-      this.stats = stats;
+      this.models = models;
     }
 
     public NodeResponse(StreamInput in, DiscoveryNode node) throws IOException {
       super(in, node);
-      this.stats = NodeCaptionStats.read(in);
+      this.models = in.readOrderedMap(StreamInput::readString, ModelStats::read);
     }
 
-    public NodeCaptionStats stats() {
-      return stats;
+    public Map<String, ModelStats> models() {
+      return models;
     }
 
     @Override
     public void writeTo(StreamOutput out) throws IOException {
       super.writeTo(out);
-      stats.writeTo(out);
+      out.writeMap(models, StreamOutput::writeString, (o, stats) -> stats.writeTo(o));
     }
   }
 
-  /** {@code "nodes": {"<id>": {"name": ..., "model": ..., ...}}} under the usual nodes header. */
+  /** {@code "nodes": {"<id>": {"name": ..., "models": {"<model>": {...}}}}} under the usual nodes header. */
   public static final class Response extends BaseNodesResponse<NodeResponse> implements ToXContentFragment {
     public Response(ClusterName clusterName, List<NodeResponse> nodes, List<FailedNodeException> failures) {
       super(clusterName, nodes, failures);
@@ -84,7 +86,12 @@ public final class LoupeStatsAction {
       for (NodeResponse node : getNodes()) {
         builder.startObject(node.getNode().getId());
         builder.field("name", node.getNode().getName());
-        node.stats().toXContent(builder, params);
+        builder.startObject("models");
+        for (Map.Entry<String, ModelStats> model : node.models().entrySet()) {
+          builder.field(model.getKey());
+          model.getValue().toXContent(builder, params);
+        }
+        builder.endObject();
         builder.endObject();
       }
       builder.endObject();

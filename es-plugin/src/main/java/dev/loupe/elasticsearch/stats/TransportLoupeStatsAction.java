@@ -1,6 +1,6 @@
 package dev.loupe.elasticsearch.stats;
 
-import dev.loupe.elasticsearch.captioning.CaptionService;
+import dev.loupe.elasticsearch.models.NodeModels;
 import java.io.IOException;
 import java.util.List;
 import org.elasticsearch.action.FailedNodeException;
@@ -14,11 +14,11 @@ import org.elasticsearch.tasks.Task;
 import org.elasticsearch.threadpool.ThreadPool;
 import org.elasticsearch.transport.TransportService;
 
-/** Asks each node for its {@link CaptionService} counters (on the management pool). */
+/** Asks each node for its models' counters (on the management pool). */
 public final class TransportLoupeStatsAction
     extends TransportNodesAction<
         LoupeStatsAction.Request, LoupeStatsAction.Response, LoupeStatsAction.NodeRequest, LoupeStatsAction.NodeResponse, Void> {
-  private final CaptionService service;
+  private final NodeModels models;
 
   @Inject
   public TransportLoupeStatsAction(
@@ -26,7 +26,7 @@ public final class TransportLoupeStatsAction
       ClusterService clusterService,
       TransportService transportService,
       ActionFilters actionFilters,
-      CaptionService service) {
+      NodeModels models) {
     super(
         LoupeStatsAction.NAME,
         clusterService,
@@ -34,7 +34,7 @@ public final class TransportLoupeStatsAction
         actionFilters,
         LoupeStatsAction.NodeRequest::new,
         threadPool.executor(ThreadPool.Names.MANAGEMENT));
-    this.service = service;
+    this.models = models;
   }
 
   @Override
@@ -55,6 +55,6 @@ public final class TransportLoupeStatsAction
 
   @Override
   protected LoupeStatsAction.NodeResponse nodeOperation(LoupeStatsAction.NodeRequest request, Task task) {
-    return new LoupeStatsAction.NodeResponse(transportService.getLocalNode(), service.stats());
+    return new LoupeStatsAction.NodeResponse(transportService.getLocalNode(), models.stats());
   }
 }

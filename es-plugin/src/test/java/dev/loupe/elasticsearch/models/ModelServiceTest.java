@@ -176,7 +176,7 @@ class CaptionServiceTest {
     outcomes.await();
     for (Object result : outcomes.results.values()) {
       assertInstanceOf(ElasticsearchTimeoutException.class, result);
-      assertTrue(((Exception) result).getMessage().contains("no caption within loupe.timeout [1ms]"), ((Exception) result).getMessage());
+      assertTrue(((Exception) result).getMessage().contains("no result within loupe.timeout [1ms]"), ((Exception) result).getMessage());
     }
     NodeCaptionStats stats = service.stats();
     assertEquals(new NodeCaptionStats.Documents(3, 0, 0, 0, 3, 0), stats.documents());

@@ -1,4 +1,4 @@
-package dev.loupe.elasticsearch.captioning;
+package dev.loupe.elasticsearch.models;
 
 /**
  * Events per second over the last minute, in one-second buckets. The window starts at the

@@ -1,4 +1,4 @@
-package dev.loupe.elasticsearch.captioning;
+package dev.loupe.elasticsearch.processor;
 
 import dev.loupe.Prompt;
 import dev.loupe.SamplingParams;
