@@ -24,6 +24,11 @@ public record ModelConfig(String name, Path path, String device, int threads, lo
 
   private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9_-]{0,63}");
 
+  /** Lowercase letters, digits, '_' and '-', at most 64: never a path. */
+  public static boolean isValidName(String name) {
+    return NAME.matcher(name).matches();
+  }
+
   /**
    * Every model the settings configure, by name, in a stable order ({@value #DEFAULT} first).
    *
@@ -41,7 +46,7 @@ public record ModelConfig(String name, Path path, String device, int threads, lo
     }
     for (String name : named) {
       String pathKey = LoupeSettings.MODEL_PATHS.getConcreteSettingForNamespace(name).getKey();
-      if (!NAME.matcher(name).matches()) {
+      if (!isValidName(name)) {
         throw new IllegalArgumentException(
             "model name [" + name + "] in [" + pathKey + "] must be lowercase letters, digits, '_' or '-' (at most 64)");
       }
@@ -58,7 +63,8 @@ public record ModelConfig(String name, Path path, String device, int threads, lo
     return models;
   }
 
-  private static ModelConfig of(String name, Path path, Settings settings) {
+  /** The model {@code name} at {@code path} with its device and limits from {@code settings}. */
+  public static ModelConfig of(String name, Path path, Settings settings) {
     return new ModelConfig(
         name,
         path,

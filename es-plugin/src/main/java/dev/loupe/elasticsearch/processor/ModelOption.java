@@ -23,7 +23,13 @@ final class ModelOption {
   private ModelOption() {}
 
   static String read(String type, String tag, Map<String, Object> config) {
-    return readStringProperty(type, tag, config, "model", ModelConfig.DEFAULT);
+    String name = readStringProperty(type, tag, config, "model", ModelConfig.DEFAULT);
+    if (!ModelConfig.isValidName(name)) {
+      throw newConfigurationException(
+          type, tag, "model", "must name one of the node's models (loupe.models.<name>.path in elasticsearch.yml), got [" + name
+              + "]");
+    }
+    return name;
   }
 
   /**

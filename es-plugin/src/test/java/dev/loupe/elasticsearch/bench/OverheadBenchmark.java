@@ -9,7 +9,7 @@ import dev.loupe.LoupeEngine;
 import dev.loupe.Options;
 import dev.loupe.Prompt;
 import dev.loupe.SamplingParams;
-import dev.loupe.elasticsearch.LoupeSettings;
+import dev.loupe.elasticsearch.models.ModelConfig;
 import dev.loupe.PromptPreset;
 import dev.loupe.elasticsearch.testing.BulkBody;
 import dev.loupe.elasticsearch.testing.ClusterSpec;
@@ -35,7 +35,7 @@ import org.elasticsearch.common.settings.Settings;
  * End-to-end images/s through Elasticsearch ({@code _bulk} with an {@code image_caption}
  * pipeline on a real node) against the same images through the Java API in this JVM: same
  * checkpoint, same engine options (built from the same node settings by
- * {@link LoupeSettings#engineOptions}), same prompt, greedy decoding, same pixel budget.
+ * {@link ModelConfig#engineOptions}), same prompt, greedy decoding, same pixel budget.
  * Order: Java API, Elasticsearch, Java API again (the machine may be shared: the two Java
  * runs bracket the node's). Prints both rates and the ratio. Run with
  * {@code scripts/bench-es-overhead} (README, "Benchmarks"). Pixels 0 = the checkpoint's
@@ -54,7 +54,7 @@ public final class OverheadBenchmark {
     System.out.printf("  load average before: %.2f%n", loadAverage());
 
     Settings settings = config.nodeSettings(images.size());
-    Options options = LoupeSettings.engineOptions(settings);
+    Options options = ModelConfig.of(ModelConfig.DEFAULT, config.model(), settings).engineOptions(settings);
     Run javaFirst = javaApi(config, options, images);
     Run es = elasticsearch(config, settings, images);
     Run javaSecond = javaApi(config, options, images);

@@ -1,16 +1,21 @@
-package dev.loupe.elasticsearch.captioning;
+package dev.loupe.elasticsearch.models;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
-import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loupe.Caption;
 import dev.loupe.LoupeEngine;
 import dev.loupe.Prompt;
 import dev.loupe.SamplingParams;
-import dev.loupe.elasticsearch.stats.NodeCaptionStats;
+import dev.loupe.CaptionRequest;
+import dev.loupe.EmbedRequest;
+import dev.loupe.ImageInput;
+import dev.loupe.LoupeFuture;
+import dev.loupe.RetrievalInput;
+import dev.loupe.elasticsearch.stats.ModelStats;
+import java.time.Duration;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,9 +38,9 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Admission, back-pressure, deadlines and exactly-once completion of the node's service. */
-class CaptionServiceTest {
-  static final CaptionJob JOB = new CaptionJob(Prompt.of("Describe this image."), SamplingParams.greedy(3), 4096, 40960);
+/** Admission, back-pressure, deadlines, cancellation and exactly-once completion of a model's service. */
+class ModelServiceTest {
+  static final SamplingParams JOB = SamplingParams.greedy(3);
   static byte[] rocket;
 
   TestServices services;
@@ -56,6 +61,29 @@ class CaptionServiceTest {
     services.close();
   }
 
+  /** Captions the image with a short greedy prompt, as image_caption does. */
+  record CaptionTask(Supplier<byte[]> image, SamplingParams sampling) implements ModelTask<Caption> {
+    @Override
+    public String operation() {
+      return "image_caption";
+    }
+
+    @Override
+    public LoupeFuture<Caption> start(LoupeEngine engine, Duration deadline) {
+      return engine.submit(
+          new CaptionRequest(List.of(ImageInput.ofBytes(image.get())), Prompt.of("Describe this image."), sampling, 4096, 40960,
+              deadline, null));
+    }
+  }
+
+  static <T> void submit(ModelService service, Supplier<byte[]> image, SamplingParams sampling, BiConsumer<Caption, Exception> done) {
+    service.submit(new CaptionTask(image, sampling), done);
+  }
+
+  static ModelStats.Requests captions(long submitted, long captioned, long failed, long rejected, long timedOut, long inFlight) {
+    return new ModelStats.Requests(submitted, captioned, 0, 0, 0, failed, rejected, timedOut, inFlight);
+  }
+
   /** Collects completions; fails the test if any document completes twice. */
   static final class Outcomes {
     final Map<Integer, Object> results = new ConcurrentHashMap<>();
@@ -66,9 +94,9 @@ class CaptionServiceTest {
       all = new CountDownLatch(count);
     }
 
-    BiConsumer<Caption, Exception> handler(int document) {
-      return (caption, error) -> {
-        Object previous = results.put(document, caption != null ? caption : error);
+    <T> BiConsumer<T, Exception> handler(int document) {
+      return (result, error) -> {
+        Object previous = results.put(document, result != null ? result : error);
         if (previous != null) duplicates.incrementAndGet();
         all.countDown();
       };
@@ -87,7 +115,7 @@ class CaptionServiceTest {
 
   @Test
   void fullQueueRejectsAndEveryDocumentCompletesOnce() throws Exception {
-    CaptionService service = services.service(TestServices.TINY_TIED, 2, 4, TimeValue.timeValueMinutes(2));
+    ModelService service = services.service(TestServices.TINY_TIED, 2, 4, TimeValue.timeValueMinutes(2));
     CountDownLatch loaded = new CountDownLatch(1);
     Supplier<LoupeEngine> slowOpen =
         () -> {
@@ -103,7 +131,7 @@ class CaptionServiceTest {
       service.startLoading(slowOpen, loader);
       Outcomes outcomes = new Outcomes(10);
       // The model is still loading: 4 documents fit the queue, 6 are rejected at once.
-      for (int i = 0; i < 10; i++) service.submit(() -> rocket, JOB, outcomes.handler(i));
+      for (int i = 0; i < 10; i++) submit(service, () -> rocket, JOB, outcomes.handler(i));
       assertEquals(6, outcomes.results.size());
       for (Object rejected : outcomes.results.values()) {
         assertInstanceOf(EsRejectedExecutionException.class, rejected);
@@ -113,8 +141,8 @@ class CaptionServiceTest {
       loaded.countDown();
       outcomes.await();
       assertEquals(4, outcomes.count(Caption.class));
-      NodeCaptionStats stats = service.stats();
-      assertEquals(new NodeCaptionStats.Documents(10, 4, 0, 6, 0, 0), stats.documents());
+      ModelStats stats = service.stats();
+      assertEquals(captions(10, 4, 0, 6, 0, 0), stats.requests());
       assertTrue(stats.model().loaded());
       assertEquals(0, stats.queue().depth());
       assertEquals(4, stats.queue().limit());
@@ -128,22 +156,22 @@ class CaptionServiceTest {
 
   @Test
   void concurrentBurstNeverLosesADocument() throws Exception {
-    CaptionService service = services.tiny(2, 8, TimeValue.timeValueMinutes(2));
+    ModelService service = services.tiny(2, 8, TimeValue.timeValueMinutes(2));
     ExecutorService clients = Executors.newFixedThreadPool(4);
     try {
       int documents = 40;
       Outcomes outcomes = new Outcomes(documents);
       for (int i = 0; i < documents; i++) {
         int id = i;
-        clients.execute(() -> service.submit(() -> rocket, JOB, outcomes.handler(id)));
+        clients.execute(() -> submit(service, () -> rocket, JOB, outcomes.handler(id)));
       }
       outcomes.await();
       long captioned = outcomes.count(Caption.class);
       long rejected = outcomes.count(EsRejectedExecutionException.class);
       assertEquals(documents, captioned + rejected, outcomes.results.toString());
       assertTrue(captioned >= 8, "at least a full queue is captioned: " + captioned);
-      NodeCaptionStats.Documents counted = service.stats().documents();
-      assertEquals(new NodeCaptionStats.Documents(documents, captioned, 0, rejected, 0, 0), counted);
+      ModelStats.Requests counted = service.stats().requests();
+      assertEquals(captions(documents, captioned, 0, rejected, 0, 0), counted);
     } finally {
       clients.shutdownNow();
       service.close();
@@ -152,17 +180,17 @@ class CaptionServiceTest {
 
   @Test
   void deadlineFailsADocumentThatWaitsTooLong() throws Exception {
-    CaptionService service = services.service(TestServices.TINY_TIED, 1, 4, TimeValue.timeValueMillis(200));
+    ModelService service = services.service(TestServices.TINY_TIED, 1, 4, TimeValue.timeValueMillis(200));
     service.startLoading(() -> { throw new AssertionError("never loads in this test"); }, task -> {});  // stays loading
     Outcomes outcomes = new Outcomes(1);
-    service.submit(() -> rocket, JOB, outcomes.handler(0));
+    submit(service, () -> rocket, JOB, outcomes.handler(0));
     outcomes.await();
     Object result = outcomes.results.get(0);
     assertInstanceOf(ElasticsearchTimeoutException.class, result);
     assertTrue(((Exception) result).getMessage().contains("timed out"), ((Exception) result).getMessage());
     assertTrue(((Exception) result).getMessage().contains("loupe.timeout [200ms]"), ((Exception) result).getMessage());
-    NodeCaptionStats stats = service.stats();
-    assertEquals(new NodeCaptionStats.Documents(1, 0, 0, 0, 1, 0), stats.documents());
+    ModelStats stats = service.stats();
+    assertEquals(captions(1, 0, 0, 0, 1, 0), stats.requests());
     assertEquals(0, stats.queue().depth());
   }
 
@@ -170,16 +198,16 @@ class CaptionServiceTest {
   void deadlinePassedInTheEngineFailsTheDocumentsWithTheSetting() throws Exception {
     // The engine owns deadlines once the model is loaded (its own tests end queued and running
     // requests there): here every document reaches it with 1 ms left and is ended by it.
-    CaptionService service = services.tiny(1, 4, TimeValue.timeValueMillis(1));
+    ModelService service = services.tiny(1, 4, TimeValue.timeValueMillis(1));
     Outcomes outcomes = new Outcomes(3);
-    for (int i = 0; i < 3; i++) service.submit(() -> rocket, JOB, outcomes.handler(i));
+    for (int i = 0; i < 3; i++) submit(service, () -> rocket, JOB, outcomes.handler(i));
     outcomes.await();
     for (Object result : outcomes.results.values()) {
       assertInstanceOf(ElasticsearchTimeoutException.class, result);
       assertTrue(((Exception) result).getMessage().contains("no result within loupe.timeout [1ms]"), ((Exception) result).getMessage());
     }
-    NodeCaptionStats stats = service.stats();
-    assertEquals(new NodeCaptionStats.Documents(3, 0, 0, 0, 3, 0), stats.documents());
+    ModelStats stats = service.stats();
+    assertEquals(captions(3, 0, 0, 0, 3, 0), stats.requests());
     assertEquals(0, stats.queue().depth());
     assertEquals(0, stats.queue().running());
     service.close();
@@ -187,60 +215,112 @@ class CaptionServiceTest {
 
   @Test
   void badImageFailsOnlyItsDocument() throws Exception {
-    CaptionService service = services.tiny(2, 8, TimeValue.timeValueMinutes(1));
+    ModelService service = services.tiny(2, 8, TimeValue.timeValueMinutes(1));
     Outcomes outcomes = new Outcomes(3);
-    service.submit(() -> rocket, JOB, outcomes.handler(0));
-    service.submit(() -> "not an image".getBytes(), JOB, outcomes.handler(1));
-    service.submit(() -> { throw new IllegalArgumentException("field [image] is not valid base64"); }, JOB, outcomes.handler(2));
+    submit(service, () -> rocket, JOB, outcomes.handler(0));
+    submit(service, () -> "not an image".getBytes(), JOB, outcomes.handler(1));
+    submit(service, () -> { throw new IllegalArgumentException("field [image] is not valid base64"); }, JOB, outcomes.handler(2));
     outcomes.await();
     assertInstanceOf(Caption.class, outcomes.results.get(0));
     assertInstanceOf(IllegalArgumentException.class, outcomes.results.get(1));
     assertTrue(((Exception) outcomes.results.get(1)).getMessage().startsWith("image_caption cannot use the image: [bad_image]"));
     assertEquals("field [image] is not valid base64", ((Exception) outcomes.results.get(2)).getMessage());
-    assertEquals(new NodeCaptionStats.Documents(3, 1, 2, 0, 0, 0), service.stats().documents());
+    assertEquals(captions(3, 1, 2, 0, 0, 0), service.stats().requests());
     service.close();
   }
 
   @Test
   void modelThatFailsToLoadFailsWaitingAndLaterDocuments(@TempDir Path dir) throws Exception {
     Files.writeString(dir.resolve("config.json"), "{}");
-    CaptionService service = services.service(dir, 1, 4, TimeValue.MINUS_ONE);
+    ModelService service = services.service(dir, 1, 4, TimeValue.MINUS_ONE);
     Outcomes waiting = new Outcomes(1);
-    service.submit(() -> rocket, JOB, waiting.handler(0));  // arrives while loading
+    submit(service, () -> rocket, JOB, waiting.handler(0));  // arrives while loading
     service.startLoading(TestServices.opener(dir, 1, 4), Runnable::run);
     waiting.await();
     Outcomes later = new Outcomes(1);
-    service.submit(() -> rocket, JOB, later.handler(0));
+    submit(service, () -> rocket, JOB, later.handler(0));
     later.await();
     for (Object result : List.of(waiting.results.get(0), later.results.get(0))) {
       assertInstanceOf(IllegalStateException.class, result);
-      assertTrue(((Exception) result).getMessage().contains("model [" + dir + "] failed to load"), ((Exception) result).getMessage());
+      assertTrue(((Exception) result).getMessage().contains("model [default] at [" + dir + "] failed to load"), ((Exception) result).getMessage());
     }
-    NodeCaptionStats stats = service.stats();
+    ModelStats stats = service.stats();
     assertTrue(!stats.model().loaded() && stats.model().error() != null, stats.model().toString());
-    assertEquals(2, stats.documents().failed());
+    assertEquals(2, stats.requests().failed());
   }
 
   @Test
-  void nodeWithoutModelFailsDocumentsWithTheReason() throws Exception {
-    CaptionService service = services.service(null, 1, 4, TimeValue.MINUS_ONE);
-    service.startLoading(() -> { throw new AssertionError("nothing to load"); }, Runnable::run);
+  void nodeWithoutTheModelFailsWorkWithTheReason() throws Exception {
+    NodeModels models = TestServices.models(services.service("captioner", TestServices.TINY_TIED, 1, 4, TimeValue.MINUS_ONE));
     Outcomes outcomes = new Outcomes(1);
-    service.submit(() -> rocket, JOB, outcomes.handler(0));
+    models.submit("embedder", new CaptionTask(() -> rocket, JOB), outcomes.handler(0));
     outcomes.await();
     Exception error = (Exception) outcomes.results.get(0);
-    assertTrue(error.getMessage().contains("[loupe.model.path] is not set on this node"), error.getMessage());
-    NodeCaptionStats stats = service.stats();
-    assertNull(stats.model().path());
-    assertEquals(1, stats.documents().failed());
+    assertEquals(
+        "image_caption cannot run: this node has no model [embedder] (node setting [loupe.models.embedder.path] is not set;"
+            + " models on this node: [captioner]); run it on nodes that have the model",
+        error.getMessage());
+  }
+
+  @Test
+  void embeddingsShareTheServiceAndAreCountedApart() throws Exception {
+    ModelService service = services.loaded("embedder", TestServices.TINY_EMBED, 2, 8, TimeValue.timeValueMinutes(1));
+    Outcomes outcomes = new Outcomes(2);
+    for (int i = 0; i < 2; i++) {
+      service.submit(
+          new ModelTask<float[]>() {
+            @Override
+            public String operation() {
+              return "image_embedding";
+            }
+
+            @Override
+            public LoupeFuture<float[]> start(LoupeEngine engine, Duration deadline) {
+              return engine.embed(EmbedRequest.of(RetrievalInput.image(ImageInput.ofBytes(rocket))).withTimeout(deadline));
+            }
+          },
+          outcomes.handler(i));
+    }
+    outcomes.await();
+    assertEquals(2, outcomes.count(float[].class));
+    ModelStats stats = service.stats();
+    assertEquals(new ModelStats.Requests(2, 0, 2, 0, 0, 0, 0, 0, 0), stats.requests());
+    assertEquals("embedding", stats.model().kind());
+    assertTrue(stats.embeddingsPerSecond() > 0 && stats.latencyMs().embed() > 0);
+    service.close();
+  }
+
+  @Test
+  void cancelEndsTheWorkAndFreesTheEngine() throws Exception {
+    ModelService service = services.tiny(1, 4, TimeValue.MINUS_ONE);
+    Outcomes outcomes = new Outcomes(1);
+    CountDownLatch started = new CountDownLatch(1);
+    Runnable cancel =
+        service.submit(
+            new CaptionTask(
+                () -> {
+                  started.countDown();
+                  return rocket;
+                },
+                SamplingParams.greedy(4096)),
+            outcomes.handler(0));
+    assertTrue(started.await(30, TimeUnit.SECONDS));
+    cancel.run();
+    outcomes.await();
+    assertInstanceOf(org.elasticsearch.tasks.TaskCancelledException.class, outcomes.results.get(0));
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (service.stats().queue().running() > 0 && System.nanoTime() < deadline) Thread.sleep(20);
+    assertEquals(0, service.stats().queue().running(), "the engine stopped the cancelled request");
+    assertEquals(1, service.stats().requests().failed());
+    service.close();
   }
 
   @Test
   void closeCompletesDocumentsInFlight() throws Exception {
-    CaptionService service = services.tiny(1, 4, TimeValue.MINUS_ONE);
+    ModelService service = services.tiny(1, 4, TimeValue.MINUS_ONE);
     Outcomes outcomes = new Outcomes(3);
-    CaptionJob slow = new CaptionJob(Prompt.of("Describe this image."), SamplingParams.greedy(4096), 4096, 40960);
-    for (int i = 0; i < 3; i++) service.submit(() -> rocket, slow, outcomes.handler(i));
+    SamplingParams slow = SamplingParams.greedy(4096);
+    for (int i = 0; i < 3; i++) submit(service, () -> rocket, slow, outcomes.handler(i));
     Thread.sleep(100);
     service.close();
     outcomes.await();

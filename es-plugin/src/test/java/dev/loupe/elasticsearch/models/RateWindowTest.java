@@ -1,4 +1,4 @@
-package dev.loupe.elasticsearch.captioning;
+package dev.loupe.elasticsearch.models;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 

@@ -5,8 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.loupe.PromptPreset;
-import dev.loupe.elasticsearch.captioning.CaptionService;
-import dev.loupe.elasticsearch.captioning.TestServices;
+import dev.loupe.elasticsearch.models.ModelService;
+import dev.loupe.elasticsearch.models.NodeModels;
+import dev.loupe.elasticsearch.models.TestServices;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.HashMap;
@@ -34,8 +35,8 @@ class ImageCaptionFactoryTest {
     LogConfigurator.configureESLogging();
     services = new TestServices();
     // Not loaded: parsing must not need the engine.
-    CaptionService service = services.service(TestServices.TINY_TIED, 1, 1, TimeValue.MINUS_ONE);
-    factory = new ImageCaptionFactory(service, null, 1_000_000);
+    ModelService service = services.service(TestServices.TINY_TIED, 1, 1, TimeValue.MINUS_ONE);
+    factory = new ImageCaptionFactory(TestServices.models(service), null, 1_000_000);
   }
 
   @AfterAll
@@ -111,9 +112,16 @@ class ImageCaptionFactoryTest {
 
   @Test
   void unknownOptionsAreLeftForElasticsearchToReject() {
-    Map<String, Object> config = new HashMap<>(Map.of("field", "f", "model", "/etc"));
+    Map<String, Object> config = new HashMap<>(Map.of("field", "f", "model_path", "/etc"));
     factory.create(Map.of(), null, null, config, null);
-    assertEquals(Map.of("model", "/etc"), config);
+    assertEquals(Map.of("model_path", "/etc"), config);
+  }
+
+  @Test
+  void aModelIsANameNeverAPath() {
+    ElasticsearchParseException error =
+        assertThrows(ElasticsearchParseException.class, () -> create(Map.of("field", "f", "model", "/etc")));
+    assertTrue(error.getMessage().contains("[model] must name one of the node's models"), error.getMessage());
   }
 
   static Stream<Arguments> invalid() {
@@ -153,7 +161,7 @@ class ImageCaptionFactoryTest {
 
   @Test
   void modelDirectoryWithoutConfigIsAConfigurationError(@TempDir Path empty) {
-    var broken = new ImageCaptionFactory(services.service(empty, 1, 1, TimeValue.MINUS_ONE), null, 0);
+    var broken = new ImageCaptionFactory(TestServices.models(services.service(empty, 1, 1, TimeValue.MINUS_ONE)), null, 0);
     ElasticsearchParseException error =
         assertThrows(ElasticsearchParseException.class, () -> broken.create(Map.of(), null, null, new HashMap<>(Map.of("field", "f")), null));
     assertTrue(error.getMessage().contains("[loupe.model.path] model directory [" + empty + "] does not exist or has no config.json"),
@@ -163,17 +171,33 @@ class ImageCaptionFactoryTest {
   @Test
   void modelThatFailedToLoadIsAConfigurationError(@TempDir Path dir) throws Exception {
     java.nio.file.Files.writeString(dir.resolve("config.json"), "{}");
-    CaptionService service = services.service(dir, 1, 1, TimeValue.MINUS_ONE);
+    ModelService service = services.service(dir, 1, 1, TimeValue.MINUS_ONE);
     service.startLoading(TestServices.opener(dir, 1, 1), Runnable::run);
-    var broken = new ImageCaptionFactory(service, null, 0);
+    var broken = new ImageCaptionFactory(TestServices.models(service), null, 0);
     ElasticsearchParseException error =
         assertThrows(ElasticsearchParseException.class, () -> broken.create(Map.of(), null, null, new HashMap<>(Map.of("field", "f")), null));
-    assertTrue(error.getMessage().contains("[loupe.model.path] model [" + dir + "] failed to load: "), error.getMessage());
+    assertTrue(error.getMessage().contains("[loupe.model.path] model [default] at [" + dir + "] failed to load: "), error.getMessage());
   }
 
   @Test
-  void nodeWithoutModelStillAcceptsThePipeline() {
-    var noModel = new ImageCaptionFactory(services.service(null, 1, 1, TimeValue.MINUS_ONE), null, 0);
+  void nodeWithoutTheModelStillAcceptsThePipeline() {
+    var noModel = new ImageCaptionFactory(new NodeModels(Map.of()), null, 0);
     assertEquals("f", noModel.create(Map.of(), null, null, new HashMap<>(Map.of("field", "f")), null).field());
+    var otherModel = new ImageCaptionFactory(
+        TestServices.models(services.service("embedder", TestServices.TINY_EMBED, 1, 1, TimeValue.MINUS_ONE)), null, 0);
+    ImageCaptionProcessor named =
+        otherModel.create(Map.of(), null, null, new HashMap<>(Map.of("field", "f", "model", "captioner")), null);
+    assertEquals("captioner", named.model(), "another ingest node may serve it");
+  }
+
+  @Test
+  void anEmbeddingModelCannotCaption() {
+    ModelService embedder = services.loaded("embedder", TestServices.TINY_EMBED, 1, 1, TimeValue.MINUS_ONE);
+    var factory = new ImageCaptionFactory(TestServices.models(embedder), null, 0);
+    ElasticsearchParseException error =
+        assertThrows(ElasticsearchParseException.class,
+            () -> factory.create(Map.of(), null, null, new HashMap<>(Map.of("field", "f", "model", "embedder")), null));
+    assertTrue(error.getMessage().contains("[model] model [embedder] is an embedding checkpoint"), error.getMessage());
+    embedder.close();
   }
 }

@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.loupe.elasticsearch.captioning.CaptionService;
-import dev.loupe.elasticsearch.captioning.TestServices;
+import dev.loupe.elasticsearch.models.ModelService;
+import dev.loupe.elasticsearch.models.TestServices;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -30,7 +30,7 @@ import org.junit.jupiter.api.Test;
 /** The processor over the real runtime and the tiny golden checkpoint, outside a node. */
 class ImageCaptionProcessorTest {
   static TestServices services;
-  static CaptionService service;
+  static ModelService service;
   static ImageCaptionFactory factory;
   static JsonNode oneImage;
   static byte[] rocket;
@@ -40,7 +40,7 @@ class ImageCaptionProcessorTest {
     LogConfigurator.configureESLogging();
     services = new TestServices();
     service = services.tiny(4, 16, TimeValue.timeValueMinutes(2));
-    factory = new ImageCaptionFactory(service, null, 0);
+    factory = new ImageCaptionFactory(TestServices.models(service), null, 0);
     JsonNode manifest = new ObjectMapper().readTree(TestServices.TESTDATA.resolve("golden/manifest.json").toFile());
     for (JsonNode c : manifest.get("cases")) {
       if (c.get("name").asText().equals("one_image")) oneImage = c;
