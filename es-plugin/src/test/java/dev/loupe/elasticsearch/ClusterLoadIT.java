@@ -156,7 +156,7 @@ class ClusterLoadIT {
     JsonNode nodes = ES.client().get("/_loupe/stats").path("nodes");
     for (JsonNode node : nodes) {
       if (node.path("name").asText().equals(ES.node(0).name())) {
-        return node.path("documents").path("rejected").asLong();
+        return node.path("models").path("default").path("requests").path("rejected").asLong();
       }
     }
     throw new AssertionError("_loupe/stats does not list " + ES.node(0).name() + ": " + nodes);

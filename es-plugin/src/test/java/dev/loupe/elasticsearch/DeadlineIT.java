@@ -38,9 +38,9 @@ class DeadlineIT {
       assertEquals(429, index.get("status").asInt(), index.toString());
       assertTrue(index.toString().contains("image_caption timed out: no result within loupe.timeout [1ms]"), index.toString());
     }
-    JsonNode node = ES.client().get("/_loupe/stats").get("nodes").elements().next();
-    assertEquals(3, node.at("/documents/timed_out").asLong(), node.toString());
-    assertEquals(0, node.at("/documents/in_flight").asLong(), node.toString());
+    JsonNode node = ES.client().get("/_loupe/stats").get("nodes").elements().next().at("/models/default");
+    assertEquals(3, node.at("/requests/timed_out").asLong(), node.toString());
+    assertEquals(0, node.at("/requests/in_flight").asLong(), node.toString());
     assertEquals(0, node.at("/queue/depth").asLong(), node.toString());
     assertTrue(node.at("/model/loaded").asBoolean());
   }

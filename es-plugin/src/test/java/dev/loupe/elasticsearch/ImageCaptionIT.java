@@ -142,7 +142,7 @@ class ImageCaptionIT {
     assertTrue(source.at("/ocr/cached_tokens").asInt() > 0, source.toString());
 
     JsonNode after = nodeStats();
-    assertEquals(3, after.at("/documents/captioned").asLong() - before.at("/documents/captioned").asLong());
+    assertEquals(3, after.at("/requests/captioned").asLong() - before.at("/requests/captioned").asLong());
     long cached = after.at("/prefix_cache/cached_tokens").asLong() - before.at("/prefix_cache/cached_tokens").asLong();
     assertTrue(cached >= source.at("/keywords/cached_tokens").asInt() + source.at("/ocr/cached_tokens").asInt(), after.toString());
     assertTrue(after.at("/prefix_cache/hit_rate").asDouble() > 0, after.toString());
@@ -155,13 +155,17 @@ class ImageCaptionIT {
     assertEquals(1, stats.at("/_nodes/total").asInt(), stats.toString());
     assertEquals(1, stats.at("/_nodes/successful").asInt());
     assertFalse(stats.get("cluster_name").asText().isEmpty());
-    JsonNode node = stats.get("nodes").elements().next();
-    assertEquals(ES.node(0).name(), node.get("name").asText());
+    JsonNode member = stats.get("nodes").elements().next();
+    assertEquals(ES.node(0).name(), member.get("name").asText());
+    assertEquals(List.of("default"), List.copyOf(iterable(member.get("models").fieldNames())), "loupe.model.path is the model [default]");
+    JsonNode node = member.at("/models/default");
     assertTrue(node.at("/model/loaded").asBoolean(), node.toString());
+    assertTrue(node.at("/model/kind").asText().startsWith("generative"), node.toString());
     assertTrue(node.at("/model/path").asText().endsWith("loupe-model"), node.toString());
     assertEquals("cpu", node.at("/model/device").asText());
-    JsonNode docs = node.get("documents");
-    long accounted = docs.get("captioned").asLong() + docs.get("failed").asLong() + docs.get("rejected").asLong()
+    JsonNode docs = node.get("requests");
+    long accounted = docs.get("captioned").asLong() + docs.get("embedded").asLong() + docs.get("reranked").asLong()
+        + docs.get("failed").asLong() + docs.get("rejected").asLong()
         + docs.get("timed_out").asLong() + docs.get("in_flight").asLong();
     assertEquals(docs.get("submitted").asLong(), accounted, docs.toString());
     assertTrue(docs.get("captioned").asLong() >= 1);
@@ -201,7 +205,13 @@ class ImageCaptionIT {
     assertTrue(pools.get(0).get("completed").asLong() >= 1, pools.toString());
   }
 
+  static <T> List<T> iterable(java.util.Iterator<T> items) {
+    List<T> list = new ArrayList<>();
+    items.forEachRemaining(list::add);
+    return list;
+  }
+
   static JsonNode nodeStats() {
-    return es().get("/_loupe/stats").get("nodes").elements().next();
+    return es().get("/_loupe/stats").get("nodes").elements().next().at("/models/default");
   }
 }

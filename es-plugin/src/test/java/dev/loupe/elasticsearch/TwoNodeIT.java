@@ -101,8 +101,9 @@ class TwoNodeIT {
       assertEquals(2, answer.path("_nodes").path("successful").asInt(), answer.toString());
       assertEquals(ES.cluster().name(), answer.path("cluster_name").asText());
       Set<String> names = new HashSet<>();
-      for (JsonNode node : answer.path("nodes")) {
-        names.add(node.path("name").asText());
+      for (JsonNode member : answer.path("nodes")) {
+        names.add(member.path("name").asText());
+        JsonNode node = member.path("models").path("default");
         assertTrue(node.path("model").path("path").asText().endsWith("loupe-model"), node.toString());
         assertEquals("cpu", node.path("model").path("device").asText(), node.toString());
         assertEquals(4, node.path("queue").path("limit").asInt(), node.toString());
@@ -114,7 +115,7 @@ class TwoNodeIT {
   private static Map<String, Long> captionedPerNode() {
     Map<String, Long> captioned = new HashMap<>();
     for (JsonNode node : ES.client().get("/_loupe/stats").path("nodes")) {
-      captioned.put(node.path("name").asText(), node.path("documents").path("captioned").asLong());
+      captioned.put(node.path("name").asText(), node.path("models").path("default").path("requests").path("captioned").asLong());
     }
     return captioned;
   }

@@ -60,6 +60,8 @@ public final class LoupeTextEmbeddingBuilder implements QueryVectorBuilder {
   public static LoupeTextEmbeddingBuilder fromXContent(XContentParser parser, Void context) {
     Map<String, Object> body;
     try {
+      // The knn parser hands over the builder's name; its body is the object that follows.
+      if (parser.currentToken() == XContentParser.Token.FIELD_NAME) parser.nextToken();
       body = parser.map();
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);

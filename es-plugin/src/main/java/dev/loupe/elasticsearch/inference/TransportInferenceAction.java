@@ -3,9 +3,11 @@ package dev.loupe.elasticsearch.inference;
 import dev.loupe.EmbedRequest;
 import dev.loupe.LoupeEngine;
 import dev.loupe.LoupeFuture;
+import dev.loupe.ModelCapabilities;
 import dev.loupe.RerankRequest;
 import dev.loupe.RetrievalInput;
 import dev.loupe.elasticsearch.models.ModelConfig;
+import dev.loupe.elasticsearch.models.ModelService;
 import dev.loupe.elasticsearch.models.ModelTask;
 import dev.loupe.elasticsearch.models.NodeModels;
 import java.time.Duration;
@@ -93,6 +95,11 @@ public final class TransportInferenceAction extends HandledTransportAction<Infer
   }
 
   private void runHere(Task task, InferenceAction.Params params, ActionListener<InferenceAction.Response> listener) {
+    String unable = unable(params);
+    if (unable != null) {
+      listener.onFailure(new IllegalArgumentException(unable));
+      return;
+    }
     ModelTask<?> work = switch (params.kind()) {
       case EMBED -> new Embed(params);
       case RERANK -> new Rerank(params);
@@ -101,6 +108,22 @@ public final class TransportInferenceAction extends HandledTransportAction<Infer
     if (task instanceof CancellableTask cancellable) {
       cancellable.addListener(cancel::run);
     }
+  }
+
+  /** Why the model cannot do this kind of work (known once it has loaded), or null. */
+  private String unable(InferenceAction.Params params) {
+    ModelService model = models.get(params.model());
+    ModelCapabilities can = model == null ? null : model.capabilities();
+    if (can == null) return null;
+    if (params.kind() == InferenceAction.Kind.EMBED && !can.embeddingModel()) {
+      return "[" + LoupeTextEmbeddingBuilder.NAME + "] model [" + params.model()
+          + "] is not an embedding checkpoint (no sentence-transformers last-token pooling): it cannot embed";
+    }
+    if (params.kind() == InferenceAction.Kind.RERANK && !can.canScore()) {
+      return "[loupe_rerank] model [" + params.model() + "] cannot score: a reranker needs an output head and the tokens"
+          + " \"yes\" and \"no\"";
+    }
+    return null;
   }
 
   private <T> Runnable submit(String model, ModelTask<T> work, ActionListener<InferenceAction.Response> listener) {

@@ -140,6 +140,9 @@ public final class EsCluster implements AutoCloseable {
           // Members wait for each other: the cluster check below is the real readiness test.
           "--no-wait"));
     }
+    for (Map.Entry<String, java.nio.file.Path> named : spec.nodeModels().get(index).entrySet()) {
+      command.addAll(List.of("--model", named.getKey() + "=" + named.getValue()));
+    }
     for (Map.Entry<String, String> setting : spec.settingsOf(index).entrySet()) {
       command.addAll(List.of("--setting", setting.getKey() + "=" + setting.getValue()));
     }

@@ -21,6 +21,16 @@ public final class TestPaths {
     return testdata().resolveSibling("models").resolve("shapes-tiny");
   }
 
+  /** The trained shapes embedding checkpoint (models/shapes-embed-tiny): paraphrases find their images. */
+  public static Path shapesEmbedModel() {
+    return testdata().resolveSibling("models").resolve("shapes-embed-tiny");
+  }
+
+  /** A tiny RANDOM reranker checkpoint (yes/no head): scores are noise, parity with the Java API is exact. */
+  public static Path tinyReranker() {
+    return testdata().resolve("golden/models/tiny-reranker");
+  }
+
   /** The sample images of the demo and their true captions (examples/images/captions.json). */
   public static Path examples() {
     return testdata().resolveSibling("examples").resolve("images");
