@@ -2,16 +2,21 @@
 """The Elasticsearch half of `./loupe demo`, against a running node with the Loupe plugin.
 
 Creates an ingest pipeline with two image_caption processors (a caption and keywords on the
-same image, sharing its prefix in the radix cache), indexes the images with one _bulk
-request, searches the captions and prints the hits, then the node's _loupe/stats.
+same image, sharing its prefix in the radix cache) and, when the node serves an embedding
+model, an image_embedding processor into a dense_vector field; indexes the images with one
+_bulk request; then shows caption search (BM25), vector search (kNN with the
+loupe_text_embedding query vector builder) and hybrid search side by side for the query and
+for a paraphrase that uses none of the captions' words; then the node's _loupe/stats.
 
-  scripts/es-demo.py --es http://127.0.0.1:19200 --query "red circle" [--expected captions.json] IMAGE...
+  scripts/es-demo.py --es http://127.0.0.1:19200 --query "red circle" [--expected captions.json]
+                     [--embedding-model embedder] [--paraphrases queries.json] IMAGE...
 Only the Python standard library: it runs on a fresh machine after scripts/bootstrap.
 """
 import argparse
 import base64
 import json
 import os
+import re
 import sys
 import textwrap
 import time
@@ -43,10 +48,17 @@ def show(title, body=None):
         print(textwrap.indent(json.dumps(body, indent=2), "  "))
 
 
-def pipeline(max_new_tokens):
+QUERY_INSTRUCTION = "Retrieve images that match the user's query."
+
+
+def pipeline(max_new_tokens, embedding_model):
+    embed = []
+    if embedding_model:
+        # Before the keywords processor, whose remove_binary drops the image.
+        embed = [{"image_embedding": {"field": "image", "model": embedding_model, "target_field": "embedding"}}]
     return {
-        "description": "Loupe demo: a caption and keywords for every image, written next to it",
-        "processors": [
+        "description": "Loupe demo: a caption, keywords and a vector for every image, written next to it",
+        "processors": embed + [
             {"image_caption": {"field": "image", "target_field": "caption", "preset": "caption",
                                "max_new_tokens": max_new_tokens,
                                "properties": ["text", "model", "prompt_tokens", "cached_tokens", "timings"]}},
@@ -57,8 +69,22 @@ def pipeline(max_new_tokens):
     }
 
 
-def index_images(es, images, max_new_tokens):
-    pipeline_body = pipeline(max_new_tokens)
+def embedding_size(es, model):
+    """The model's vector size from _loupe/stats, once it has loaded (it loads while the node starts)."""
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        for node in call(es, "GET", "/_loupe/stats").get("nodes", {}).values():
+            info = node.get("models", {}).get(model, {}).get("model", {})
+            if info.get("error"):
+                sys.exit(f"demo: embedding model [{model}] failed to load: {info['error']}")
+            if info.get("loaded"):
+                return info["embedding_size"]
+        time.sleep(1)
+    sys.exit(f"demo: embedding model [{model}] did not load within 300 s")
+
+
+def index_images(es, images, max_new_tokens, embedding_model):
+    pipeline_body = pipeline(max_new_tokens, embedding_model)
     show(f"PUT _ingest/pipeline/{PIPELINE}", pipeline_body)
     call(es, "PUT", f"/_ingest/pipeline/{PIPELINE}", pipeline_body)
 
@@ -67,8 +93,15 @@ def index_images(es, images, max_new_tokens):
         "caption": {"properties": {"text": {"type": "text"}, "model": {"type": "keyword"}}},
         "keywords": {"properties": {"text": {"type": "text"}}},
     }}}
+    described = "file: keyword, caption.text and keywords.text: text"
+    if embedding_model:
+        dims = embedding_size(es, embedding_model)
+        # Unit-length vectors: dot_product; int8 HNSW keeps a quarter of the float bytes in memory.
+        mapping["mappings"]["properties"]["embedding"] = {
+            "type": "dense_vector", "dims": dims, "similarity": "dot_product", "index_options": {"type": "int8_hnsw"}}
+        described += f", embedding: dense_vector {dims} dims, dot_product, int8_hnsw"
     call(es, "DELETE", f"/{INDEX}?ignore_unavailable=true")
-    show(f"PUT {INDEX}  (file: keyword, caption.text and keywords.text: text)")
+    show(f"PUT {INDEX}  ({described})", mapping)
     call(es, "PUT", f"/{INDEX}", mapping)
 
     lines = []
@@ -84,7 +117,7 @@ def index_images(es, images, max_new_tokens):
     seconds = time.monotonic() - started
     failed = [item["index"] for item in answer["items"] if "error" in item["index"]]
     print(f"  {len(images) - len(failed)} indexed, {len(failed)} failed in {seconds:.1f} s "
-          f"({len(images) / seconds:.2f} images/s, caption + keywords each)")
+          f"({len(images) / seconds:.2f} images/s, caption + keywords{' + vector' if embedding_model else ''} each)")
     for item in failed:
         print(f"  failed {item['_id']}: {item['error'].get('reason')}")
 
@@ -112,23 +145,65 @@ def search(es, query, expected):
               f"{caption.get('timings', {}).get('total_ms', 0):.0f} ms")
 
 
+def side_by_side(es, query, embedding_model, expected, truth=None):
+    """Caption search, vector search and hybrid for one query, the top three hits of each."""
+    words = {"match": {"caption.text": query}}
+    knn = {"field": "embedding", "k": 3, "num_candidates": 20, "query_vector_builder": {
+        "loupe_text_embedding": {"model": embedding_model, "text": query, "instruction": QUERY_INSTRUCTION}}}
+    searches = [("caption search (BM25 on caption.text)", {"query": words}),
+                ("vector search (kNN, loupe_text_embedding)", {"knn": knn}),
+                ("hybrid (BM25 + kNN in one query)", {"query": words, "knn": knn})]
+    print(f'\n> "{query}"' + (f"   (the image it describes: {truth})" if truth else ""))
+    for title, body in searches:
+        body = dict(body, size=3, _source=["file", "caption.text"])
+        hits = call(es, "POST", f"/{INDEX}/_search", body)["hits"]["hits"]
+        print(f"  {title}:")
+        if not hits:
+            print("      (no hits)")
+        for hit in hits:
+            file = hit["_source"]["file"]
+            mark = "  <- the right image" if truth and file == truth else ""
+            print(f"      {hit['_score']:7.3f}  {file:15} {hit['_source'].get('caption', {}).get('text', '')!r}{mark}")
+
+
+def semantic(es, query, embedding_model, paraphrases, expected):
+    show("Semantic search: the same query three ways (POST /loupe-demo/_search)", {
+        "knn": {"field": "embedding", "k": 3, "num_candidates": 20, "query_vector_builder": {
+            "loupe_text_embedding": {"model": embedding_model, "text": "<query>", "instruction": QUERY_INSTRUCTION}}}})
+    side_by_side(es, query, embedding_model, expected)
+    if paraphrases and os.path.exists(paraphrases):
+        with open(paraphrases) as f:
+            example = json.load(f)["queries"][0]
+        caption_words = set(re.findall(r"[a-z]+", " ".join(expected.values()).lower()))
+        shared = sorted({w for w in re.findall(r"[a-z]+", example["query"].lower()) if w in caption_words})
+        print(f"\n  A paraphrase: of its words only {shared or 'none'} occur in any caption, so caption search can only "
+              "rank by those; the vector is compared with each image's.")
+        side_by_side(es, example["query"], embedding_model, expected, truth=example["expected"][0])
+
+
 def stats(es):
     show("GET _loupe/stats")
     answer = call(es, "GET", "/_loupe/stats")
     for node in answer.get("nodes", {}).values():
-        docs = node.get("documents", {})
-        model = node.get("model", {})
-        prefix = node.get("prefix_cache", {})
-        latency = node.get("latency_ms", {})
-        print(f"  node {node.get('name')}: model {model.get('path')} on {model.get('device')} ({'loaded' if model.get('loaded') else 'not loaded: ' + str(model.get('error'))})")
-        print(f"    documents: {docs.get('captioned', 0)} captioned, {docs.get('failed', 0)} failed, "
-              f"{docs.get('rejected', 0)} rejected, {docs.get('timed_out', 0)} timed out")
-        print(f"    throughput: {node.get('images_per_second', 0):.2f} images/s, {node.get('tokens_per_second', 0):.1f} tokens/s")
-        print(f"    prefix cache: {prefix.get('cached_tokens', 0)} of {prefix.get('prompt_tokens', 0)} prompt tokens reused "
-              f"(hit rate {100 * prefix.get('hit_rate', 0):.1f}%)")
-        if latency:
-            print("    latency ms: " + ", ".join(f"{k} {v:.1f}" if isinstance(v, (int, float)) else f"{k} {v}"
-                                              for k, v in latency.items()))
+        print(f"  node {node.get('name')}:")
+        for name, model_stats in node.get("models", {}).items():
+            requests = model_stats.get("requests", {})
+            model = model_stats.get("model", {})
+            prefix = model_stats.get("prefix_cache", {})
+            latency = model_stats.get("latency_ms", {})
+            state = "loaded" if model.get("loaded") else "not loaded: " + str(model.get("error"))
+            print(f"    model [{name}] {model.get('path')} on {model.get('device')} ({state}, {model.get('kind')})")
+            print(f"      requests: {requests.get('captioned', 0)} captioned, {requests.get('embedded', 0)} embedded, "
+                  f"{requests.get('failed', 0)} failed, {requests.get('rejected', 0)} rejected, "
+                  f"{requests.get('timed_out', 0)} timed out")
+            if requests.get("captioned"):
+                print(f"      throughput: {model_stats.get('images_per_second', 0):.2f} images/s, "
+                      f"{model_stats.get('tokens_per_second', 0):.1f} tokens/s; caption latency ms: "
+                      + ", ".join(f"{k} {latency.get(k, 0):.1f}" for k in ("image", "queue", "vision", "prefill", "decode", "total")))
+            if requests.get("embedded"):
+                print(f"      embeddings: {model_stats.get('embeddings_per_second', 0):.2f}/s, mean {latency.get('embed', 0):.1f} ms")
+            print(f"      prefix cache: {prefix.get('cached_tokens', 0)} of {prefix.get('prompt_tokens', 0)} prompt tokens "
+                  f"reused (hit rate {100 * prefix.get('hit_rate', 0):.1f}%)")
 
 
 def main():
@@ -137,14 +212,18 @@ def main():
     parser.add_argument("--query", default="red circle")
     parser.add_argument("--expected", help="captions.json: {file: true caption}")
     parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--embedding-model", help="name of the node's embedding model (loupe.models.<name>.path)")
+    parser.add_argument("--paraphrases", help="queries.json: paraphrased queries and the image each finds")
     parser.add_argument("images", nargs="+")
     args = parser.parse_args()
     expected = {}
     if args.expected and os.path.exists(args.expected):
         with open(args.expected) as f:
             expected = json.load(f)
-    index_images(args.es, args.images, args.max_new_tokens)
+    index_images(args.es, args.images, args.max_new_tokens, args.embedding_model)
     search(args.es, args.query, expected)
+    if args.embedding_model:
+        semantic(args.es, args.query, args.embedding_model, args.paraphrases, expected)
     stats(args.es)
 
 
