@@ -121,4 +121,32 @@ class RetrievalTest {
       assertInstanceOf(InvalidRequestException.class, score.getCause());
     }
   }
+
+  @Test
+  void resizeBudgetAndDeadlineReachTheEngine() throws IOException {
+    byte[] rocket = Files.readAllBytes(TESTDATA.resolve("images/rocket.jpg"));
+    RetrievalInput image = RetrievalInput.image(ImageInput.ofBytes(rocket));
+    try (LoupeEngine engine = Loupe.open(GOLDEN.resolve("models/tiny-tied-embed"), exact())) {
+      float[] reference = engine.embed(EmbedRequest.of(image)).join();
+      float[] small = engine.embed(EmbedRequest.of(image).withMaxPixels(4 * 32 * 32)).join();
+      assertEquals(reference.length, small.length);
+      assertFalse(java.util.Arrays.equals(reference, small), "fewer image tokens, another vector");
+      assertArrayEquals(small, engine.embed(EmbedRequest.of(image).withMaxPixels(4 * 32 * 32)).join(), 1e-6f);
+      assertThrows(InvalidRequestException.class, () -> EmbedRequest.of(image).withMaxPixels(-1));
+    }
+    try (LoupeEngine engine = Loupe.open(GOLDEN.resolve("models/tiny-reranker"), exact())) {
+      List<RetrievalInput> documents = List.of(RetrievalInput.text("a rocket"), image);
+      double[] plain = engine.rerank(RetrievalInput.text("rocket"), documents, null).join();
+      double[] request =
+          engine.rerank(RerankRequest.of(RetrievalInput.text("rocket"), documents).withTimeout(java.time.Duration.ofMinutes(1))).join();
+      assertArrayEquals(plain, request, 1e-5);  // the second pass reuses cached prefixes: bf16 rounding differs
+      // Twenty image pairs cannot all finish within 1 ms of their submission.
+      List<RetrievalInput> many = java.util.Collections.nCopies(20, image);
+      CompletionException late =
+          assertThrows(
+              CompletionException.class,
+              () -> engine.rerank(RerankRequest.of(RetrievalInput.text("rocket"), many).withTimeout(java.time.Duration.ofMillis(1))).join());
+      assertInstanceOf(RequestTimeoutException.class, late.getCause());
+    }
+  }
 }

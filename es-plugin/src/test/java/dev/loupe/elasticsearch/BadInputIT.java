@@ -143,8 +143,11 @@ class BadInputIT {
     cases.put("[max_new_tokens] must be between 1 and 4096", Map.of("field", "image", "max_new_tokens", 0));
     cases.put("[properties] illegal property [mood]", Map.of("field", "image", "properties", List.of("mood")));
     cases.put(
-        "processor [image_caption] doesn't support one or more provided configuration parameters [model]",
+        "[model] must name one of the node's models (loupe.models.<name>.path in elasticsearch.yml), got [/etc/passwd]",
         Map.of("field", "image", "model", "/etc/passwd"));
+    cases.put(
+        "processor [image_caption] doesn't support one or more provided configuration parameters [model_path]",
+        Map.of("field", "image", "model_path", "/etc/passwd"));
     cases.forEach(
         (expected, processor) -> {
           EsResponse response = es().send("PUT", "/_ingest/pipeline/bad-config", pipeline(processor));

@@ -75,7 +75,7 @@ public final class LoupeTextEmbeddingBuilder implements QueryVectorBuilder {
     byte[] image = null;
     if (imageText != null) {
       try {
-        image = Base64.getMimeDecoder().decode(imageText);
+        image = Base64.getDecoder().decode(imageText.replaceAll("\\s+", ""));  // strict; MIME line breaks allowed
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException("[" + NAME + "] [image] is not valid base64: " + e.getMessage(), e);
       }

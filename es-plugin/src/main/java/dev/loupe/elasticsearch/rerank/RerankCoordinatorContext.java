@@ -48,7 +48,7 @@ final class RerankCoordinatorContext extends RankFeaturePhaseRankCoordinatorCont
     byte[] bytes = null;
     if (!image.isEmpty()) {
       try {
-        bytes = Base64.getMimeDecoder().decode(image);
+        bytes = Base64.getDecoder().decode(image.replaceAll("\\s+", ""));
       } catch (IllegalArgumentException e) {
         throw new IllegalArgumentException(
             "[loupe_rerank] field [" + fields.imageField() + "] of a document is not base64: " + e.getMessage(), e);

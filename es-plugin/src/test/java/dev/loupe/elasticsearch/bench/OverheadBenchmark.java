@@ -39,13 +39,18 @@ import org.elasticsearch.common.settings.Settings;
  * Order: Java API, Elasticsearch, Java API again (the machine may be shared: the two Java
  * runs bracket the node's). Prints both rates and the ratio. Run with
  * {@code scripts/bench-es-overhead} (README, "Benchmarks"). Pixels 0 = the checkpoint's
- * preprocessor defaults, on both paths.
+ * preprocessor defaults, on both paths. {@code --mode embed} runs {@link EmbeddingBenchmark}
+ * instead.
  */
 public final class OverheadBenchmark {
   private OverheadBenchmark() {}
 
   public static void main(String[] args) throws Exception {
     BenchConfig config = BenchConfig.parse(args);
+    if (config.mode().equals("embed")) {
+      EmbeddingBenchmark.run(config);
+      return;
+    }
     List<byte[]> images = BenchImages.distinct(config.imageDir(), config.images());
     System.out.printf("overhead benchmark: %d distinct images from %s, model %s%n", images.size(), config.imageDir(), config.model());
     System.out.printf("  greedy, max_new_tokens %d, pixels [%d, %d], loupe.batch.max_running %d, loupe.threads %d, "
@@ -139,12 +144,12 @@ public final class OverheadBenchmark {
       double cpu = cluster.node(0).cpuSeconds() - cpuStart;
       JsonNode node = client.get("/_loupe/stats").path("nodes").elements().next();
       System.out.printf("  Elasticsearch: %d images in %.2f s (node process %.1f CPU s); node latency ms (mean, warm-up "
-          + "included) %s%n", images.size(), seconds, cpu, node.path("latency_ms"));
+          + "included) %s%n", images.size(), seconds, cpu, node.path("models").path(ModelConfig.DEFAULT).path("latency_ms"));
       return new Run(images.size() / seconds, cpu / images.size());
     }
   }
 
-  private static void bulkAll(EsClient client, BenchConfig config, String index, List<String> encoded) throws Exception {
+  static void bulkAll(EsClient client, BenchConfig config, String index, List<String> encoded) throws Exception {
     ExecutorService senders = Executors.newFixedThreadPool(config.concurrentBulks());
     try {
       List<Future<JsonNode>> answers = new ArrayList<>();
@@ -166,18 +171,18 @@ public final class OverheadBenchmark {
     }
   }
 
-  private static double processCpuSeconds() {
+  static double processCpuSeconds() {
     return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
   }
 
-  private static double loadAverage() {
+  static double loadAverage() {
     return ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
   }
 
   /** Command-line options; every one has a default that runs in about a minute on a small CPU box. */
   record BenchConfig(
-      Path model, Path imageDir, int images, int maxNewTokens, long minPixels, long maxPixels, int maxRunning, int threads,
-      int bulkSize, int concurrentBulks) {
+      String mode, Path model, Path imageDir, int images, int maxNewTokens, long minPixels, long maxPixels, int maxRunning, int threads,
+      int bulkSize, int concurrentBulks, int queries) {
 
     static BenchConfig parse(String[] args) throws IOException {
       Map<String, String> values = new java.util.HashMap<>();
@@ -187,12 +192,23 @@ public final class OverheadBenchmark {
         }
         values.put(args[i].substring(2), args[++i]);
       }
+      String mode = values.getOrDefault("mode", "caption");
+      if (!mode.equals("caption") && !mode.equals("embed")) {
+        throw new IllegalArgumentException("--mode is caption or embed, got " + mode);
+      }
+      // Options only one mode reads: refused in the other rather than silently ignored.
+      List<String> otherMode = mode.equals("embed") ? List.of("max-new-tokens", "min-pixels") : List.of("queries");
+      for (String option : otherMode) {
+        if (values.containsKey(option)) throw new IllegalArgumentException("--" + option + " does not apply to --mode " + mode);
+      }
       Path root = TestPaths.testdata().getParent();
       Path shapes = root.resolve("models/shapes-tiny");
-      Path defaultModel = shapes.resolve("config.json").toFile().exists() ? shapes : TestPaths.tinyModel();
+      Path defaultModel = mode.equals("embed") ? root.resolve("models/shapes-embed-tiny")
+          : shapes.resolve("config.json").toFile().exists() ? shapes : TestPaths.tinyModel();
       Path examples = root.resolve("examples/images");
       Path defaultImages = examples.toFile().isDirectory() ? examples : TestPaths.testdata().resolve("images");
       BenchConfig config = new BenchConfig(
+          mode,
           Path.of(values.getOrDefault("model", defaultModel.toString())).toAbsolutePath(),
           Path.of(values.getOrDefault("images", defaultImages.toString())).toAbsolutePath(),
           Integer.parseInt(values.getOrDefault("count", "96")),
@@ -202,8 +218,9 @@ public final class OverheadBenchmark {
           Integer.parseInt(values.getOrDefault("max-running", "16")),
           Integer.parseInt(values.getOrDefault("threads", "0")),
           Integer.parseInt(values.getOrDefault("bulk-size", "16")),
-          Integer.parseInt(values.getOrDefault("concurrent-bulks", "2")));
-      values.keySet().removeAll(List.of("model", "images", "count", "max-new-tokens", "min-pixels", "max-pixels", "max-running",
+          Integer.parseInt(values.getOrDefault("concurrent-bulks", "2")),
+          Integer.parseInt(values.getOrDefault("queries", "200")));
+      values.keySet().removeAll(List.of("mode", "queries", "model", "images", "count", "max-new-tokens", "min-pixels", "max-pixels", "max-running",
           "threads", "bulk-size", "concurrent-bulks"));
       if (!values.isEmpty()) {
         throw new IllegalArgumentException("unknown options " + values.keySet());
