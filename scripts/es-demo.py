@@ -145,40 +145,63 @@ def search(es, query, expected):
               f"{caption.get('timings', {}).get('total_ms', 0):.0f} ms")
 
 
-def side_by_side(es, query, embedding_model, expected, truth=None):
-    """Caption search, vector search and hybrid for one query, the top three hits of each."""
+def search_bodies(query, embedding_model, size):
+    """Caption search, vector search and hybrid (both in one query: their scores add up) for one query."""
     words = {"match": {"caption.text": query}}
-    knn = {"field": "embedding", "k": 3, "num_candidates": 20, "query_vector_builder": {
+    knn = {"field": "embedding", "k": size, "num_candidates": 20, "query_vector_builder": {
         "loupe_text_embedding": {"model": embedding_model, "text": query, "instruction": QUERY_INSTRUCTION}}}
-    searches = [("caption search (BM25 on caption.text)", {"query": words}),
-                ("vector search (kNN, loupe_text_embedding)", {"knn": knn}),
-                ("hybrid (BM25 + kNN in one query)", {"query": words, "knn": knn})]
-    print(f'\n> "{query}"' + (f"   (the image it describes: {truth})" if truth else ""))
-    for title, body in searches:
-        body = dict(body, size=3, _source=["file", "caption.text"])
-        hits = call(es, "POST", f"/{INDEX}/_search", body)["hits"]["hits"]
+    return [("caption search (BM25 on caption.text)", {"query": words}),
+            ("vector search (kNN, loupe_text_embedding)", {"knn": knn}),
+            ("hybrid (BM25 + kNN in one query)", {"query": words, "knn": knn})]
+
+
+def top_hits(es, body, size):
+    body = dict(body, size=size, _source=["file", "caption.text"])
+    return call(es, "POST", f"/{INDEX}/_search", body)["hits"]["hits"]
+
+
+def side_by_side(es, query, embedding_model):
+    print(f'\n> "{query}"')
+    for title, body in search_bodies(query, embedding_model, 3):
+        hits = top_hits(es, body, 3)
         print(f"  {title}:")
         if not hits:
             print("      (no hits)")
         for hit in hits:
-            file = hit["_source"]["file"]
-            mark = "  <- the right image" if truth and file == truth else ""
-            print(f"      {hit['_score']:7.3f}  {file:15} {hit['_source'].get('caption', {}).get('text', '')!r}{mark}")
+            print(f"      {hit['_score']:7.3f}  {hit['_source']['file']:15} {hit['_source'].get('caption', {}).get('text', '')!r}")
+
+
+def paraphrases_table(es, path, embedding_model, expected):
+    """Every paraphrase: which image each search ranks first, against the image it describes."""
+    with open(path) as f:
+        examples = json.load(f)["queries"]
+    caption_words = set(re.findall(r"[a-z]+", " ".join(expected.values()).lower()))
+    print(f"\n> Paraphrases ({os.path.basename(path)}): words the captions mostly do not use; the first hit of each search")
+    print(f"  {'query':52} {'caption search':15} {'vector':15} {'hybrid':15}")
+    right = [0, 0, 0]
+    for example in examples:
+        truth = example["expected"][0]
+        firsts = []
+        for i, (_, body) in enumerate(search_bodies(example["query"], embedding_model, 3)):
+            hits = top_hits(es, body, 1)
+            first = hits[0]["_source"]["file"] if hits else "(no hits)"
+            right[i] += first == truth
+            firsts.append(("+ " if first == truth else "- ") + first)
+        shared = list(dict.fromkeys(w for w in re.findall(r"[a-z]+", example["query"].lower()) if w in caption_words))
+        print(f"  {example['query'][:52]:52} {firsts[0]:15} {firsts[1]:15} {firsts[2]:15}")
+        print(f"  {'  words also in captions: ' + (', '.join(shared) or 'none'):52} (it describes {truth})")
+    n = len(examples)
+    print(f"  right image first: caption search {right[0]}/{n}, vector search {right[1]}/{n}, hybrid {right[2]}/{n}")
 
 
 def semantic(es, query, embedding_model, paraphrases, expected):
-    show("Semantic search: the same query three ways (POST /loupe-demo/_search)", {
+    show("Semantic search: caption, vector and hybrid search for the same query (POST /loupe-demo/_search)", {
+        "query": {"match": {"caption.text": "<query>"}},
         "knn": {"field": "embedding", "k": 3, "num_candidates": 20, "query_vector_builder": {
             "loupe_text_embedding": {"model": embedding_model, "text": "<query>", "instruction": QUERY_INSTRUCTION}}}})
-    side_by_side(es, query, embedding_model, expected)
+    side_by_side(es, query, embedding_model)
     if paraphrases and os.path.exists(paraphrases):
-        with open(paraphrases) as f:
-            example = json.load(f)["queries"][0]
-        caption_words = set(re.findall(r"[a-z]+", " ".join(expected.values()).lower()))
-        shared = sorted({w for w in re.findall(r"[a-z]+", example["query"].lower()) if w in caption_words})
-        print(f"\n  A paraphrase: of its words only {shared or 'none'} occur in any caption, so caption search can only "
-              "rank by those; the vector is compared with each image's.")
-        side_by_side(es, example["query"], embedding_model, expected, truth=example["expected"][0])
+        paraphrases_table(es, paraphrases, embedding_model, expected)
 
 
 def stats(es):
