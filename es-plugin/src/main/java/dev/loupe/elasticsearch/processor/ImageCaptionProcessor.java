@@ -16,7 +16,6 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.elasticsearch.common.util.concurrent.ThreadContext;
-import org.elasticsearch.ingest.AbstractProcessor;
 import org.elasticsearch.ingest.IngestDocument;
 
 /**
@@ -25,18 +24,15 @@ import org.elasticsearch.ingest.IngestDocument;
  * ingest thread only reads the field and hands the document to the model's
  * {@link ModelService}; decoding and inference run on Loupe's own threads.
  */
-public final class ImageCaptionProcessor extends AbstractProcessor {
+public final class ImageCaptionProcessor extends ModelProcessor {
   public static final String TYPE = "image_caption";
 
   private final String field;
   private final String targetField;
-  private final String model;
   private final CaptionJob job;
   private final boolean ignoreMissing;
   private final boolean removeBinary;
   private final EnumSet<ResultProperty> properties;
-  private final NodeModels models;
-  private final ThreadContext threadContext;
 
   ImageCaptionProcessor(
       String tag,
@@ -50,31 +46,18 @@ public final class ImageCaptionProcessor extends AbstractProcessor {
       EnumSet<ResultProperty> properties,
       NodeModels models,
       ThreadContext threadContext) {
-    super(tag, description);
+    super(tag, description, model, models, threadContext);
     this.field = field;
     this.targetField = targetField;
-    this.model = model;
     this.job = job;
     this.ignoreMissing = ignoreMissing;
     this.removeBinary = removeBinary;
     this.properties = properties;
-    this.models = models;
-    this.threadContext = threadContext;
   }
 
   @Override
   public String getType() {
     return TYPE;
-  }
-
-  @Override
-  public boolean isAsync() {
-    return true;
-  }
-
-  @Override
-  public IngestDocument execute(IngestDocument document) {
-    throw new UnsupportedOperationException("image_caption is asynchronous: Elasticsearch calls execute(document, handler)");
   }
 
   @Override
@@ -90,10 +73,7 @@ public final class ImageCaptionProcessor extends AbstractProcessor {
       handler.accept(document, null);
       return;
     }
-    models.submit(
-        model,
-        new Task(image),
-        Completion.inContext(threadContext, handler, document, caption -> write(document, caption)));
+    run(document, handler, new Task(image), caption -> write(document, caption));
   }
 
   /** One image to caption with this processor's prompt and sampling. */
@@ -139,7 +119,7 @@ public final class ImageCaptionProcessor extends AbstractProcessor {
   }
 
   private String modelName() {
-    ModelService service = models.get(model);
+    ModelService service = models().get(model());
     return service == null || service.config().path().getFileName() == null
         ? null
         : service.config().path().getFileName().toString();
@@ -162,10 +142,6 @@ public final class ImageCaptionProcessor extends AbstractProcessor {
 
   String targetField() {
     return targetField;
-  }
-
-  String model() {
-    return model;
   }
 
   CaptionJob job() {

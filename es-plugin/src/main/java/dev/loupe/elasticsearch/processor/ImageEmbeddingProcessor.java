@@ -13,7 +13,6 @@ import java.util.List;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.elasticsearch.common.util.concurrent.ThreadContext;
-import org.elasticsearch.ingest.AbstractProcessor;
 import org.elasticsearch.ingest.IngestDocument;
 
 /**
@@ -23,18 +22,15 @@ import org.elasticsearch.ingest.IngestDocument;
  * {@code dense_vector} field with {@code dot_product} similarity. Asynchronous like
  * {@code image_caption}, sharing its queue, deadline and failure statuses.
  */
-public final class ImageEmbeddingProcessor extends AbstractProcessor {
+public final class ImageEmbeddingProcessor extends ModelProcessor {
   public static final String TYPE = "image_embedding";
 
   private final String field;
   private final String textField;
   private final String targetField;
-  private final String model;
   private final EmbeddingJob job;
   private final boolean ignoreMissing;
   private final boolean removeBinary;
-  private final NodeModels models;
-  private final ThreadContext threadContext;
 
   ImageEmbeddingProcessor(
       String tag,
@@ -48,31 +44,18 @@ public final class ImageEmbeddingProcessor extends AbstractProcessor {
       boolean removeBinary,
       NodeModels models,
       ThreadContext threadContext) {
-    super(tag, description);
+    super(tag, description, model, models, threadContext);
     this.field = field;
     this.textField = textField;
     this.targetField = targetField;
-    this.model = model;
     this.job = job;
     this.ignoreMissing = ignoreMissing;
     this.removeBinary = removeBinary;
-    this.models = models;
-    this.threadContext = threadContext;
   }
 
   @Override
   public String getType() {
     return TYPE;
-  }
-
-  @Override
-  public boolean isAsync() {
-    return true;
-  }
-
-  @Override
-  public IngestDocument execute(IngestDocument document) {
-    throw new UnsupportedOperationException("image_embedding is asynchronous: Elasticsearch calls execute(document, handler)");
   }
 
   @Override
@@ -90,10 +73,7 @@ public final class ImageEmbeddingProcessor extends AbstractProcessor {
       handler.accept(document, null);
       return;
     }
-    models.submit(
-        model,
-        new Task(image, text),
-        Completion.inContext(threadContext, handler, document, vector -> write(document, vector)));
+    run(document, handler, new Task(image, text), vector -> write(document, vector));
   }
 
   private String text(IngestDocument document) {
@@ -149,10 +129,6 @@ public final class ImageEmbeddingProcessor extends AbstractProcessor {
 
   String targetField() {
     return targetField;
-  }
-
-  String model() {
-    return model;
   }
 
   EmbeddingJob job() {
