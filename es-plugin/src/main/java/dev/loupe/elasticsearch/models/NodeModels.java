@@ -16,7 +16,7 @@ public final class NodeModels implements Closeable {
   private final Map<String, ModelService> byName;
 
   public NodeModels(Map<String, ModelService> byName) {
-    this.byName = Map.copyOf(new LinkedHashMap<>(byName));
+    this.byName = Map.copyOf(byName);
   }
 
   /** The model, or null when this node does not serve it. */
