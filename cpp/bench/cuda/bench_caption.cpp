@@ -164,7 +164,10 @@ int main(int argc, char** argv) {
 
     // Warm-up: one request (kernels, cuBLASLt heuristics, pool).
     {
-      Request warm = requests[0];
+      Request warm;  // requests are move-only (each owns its state): copy the inputs
+      warm.token_ids = requests[0].token_ids;
+      warm.visuals = requests[0].visuals;
+      warm.sampling = requests[0].sampling;
       warm.visuals[0].pixel_values[0] += 0.5f;
       warm.sampling->max_new_tokens = 2;
       Result r = engine->submit(std::move(warm)).wait();

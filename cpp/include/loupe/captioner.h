@@ -24,6 +24,15 @@ struct CaptionerOptions {
   int64_t max_pixels = 0;
 };
 
+// A grammar the caption must follow, compiled by llguidance when the request is submitted
+// (an invalid one is Error(InvalidArgument) there). A JSON schema without "x-guidance"
+// options is written with ", " and ": " separators and no other whitespace.
+struct OutputConstraint {
+  enum class Kind : uint8_t { JsonSchema, Regex, Lark };
+  Kind kind = Kind::JsonSchema;
+  std::string source;  // the schema (JSON text), the regex or the Lark grammar
+};
+
 struct CaptionRequest {
   std::vector<std::vector<uint8_t>> images;  // encoded JPEG/PNG/WebP/GIF/BMP, in prompt order
   std::string prompt;                        // user text, placed after the images
@@ -32,6 +41,7 @@ struct CaptionRequest {
   std::vector<std::string> text_segments;
   std::optional<std::string> system_prompt;  // nullopt: none (the template's own default, if any)
   std::optional<SamplingParams> sampling;    // nullopt: generation_config.json defaults
+  std::optional<OutputConstraint> constraint;
   int64_t min_pixels = 0;                    // 0: the captioner's default
   int64_t max_pixels = 0;
   int64_t timeout_ms = 0;                    // 0: no deadline
@@ -134,6 +144,8 @@ class Captioner {
   bool cancel(uint64_t id);
   EngineStats stats() const;
   SamplingParams default_sampling() const;
+  // Throws Error(InvalidArgument) when submitting `constraint` would (a bad schema, say).
+  void check_constraint(const OutputConstraint& constraint) const;
   // Token ids of the prompt a request would generate from (tests, debugging).
   std::vector<int32_t> prompt_token_ids(const CaptionRequest& request) const;
   std::vector<int32_t> prompt_token_ids(const EmbedRequest& request) const;

@@ -50,6 +50,21 @@ struct SamplingParams {
   uint64_t seed = 0;                                 // same seed + same request = same tokens
 };
 
+// What a request may generate, as a grammar over tokens (Captioner builds one from an
+// OutputConstraint through llguidance). Before every token the request samples, the engine
+// asks it for the allowed tokens (on the engine's constraint thread, while the model runs the
+// step) and masks the logits with them on whatever device samples; then it reports the token
+// chosen. Used by one thread at a time.
+class TokenConstraint {
+ public:
+  virtual ~TokenConstraint() = default;
+  // Sets bit t of words[t / 32] for every token t that may come next, except the tokens that
+  // end the output; returns whether the output may end here. `count` is (vocab + 31) / 32.
+  virtual bool allowed(uint32_t* words, size_t count) = 0;
+  virtual void accept(int32_t token) = 0;  // throws when the token was not allowed
+  virtual bool complete() const = 0;       // the output is whole: only an end token may follow
+};
+
 // Pooled: a prefill-only request (Request::pooling) returned its vector or score.
 enum class FinishReason : uint8_t { Length, StopToken, StopSequence, StopString, Pooled, Cancelled, Timeout, Error };
 const char* finish_reason_name(FinishReason reason);
@@ -103,6 +118,9 @@ struct Request {
   std::function<void(Request&)> prepare;
   std::optional<SamplingParams> sampling;  // nullopt: generation_config.json defaults
   std::optional<PoolingParams> pooling;    // set: prefill only, no sampling
+  // Set: every sampled token obeys it (a greedy output is always valid against it) and the
+  // request ends with a stop token once the output is complete; needs a stop token id.
+  std::unique_ptr<TokenConstraint> constraint;
   int64_t timeout_ms = 0;                  // 0: no deadline
   // Detokenizer for stop strings (text of the given output tokens).
   std::function<std::string(const std::vector<int32_t>&)> detokenize;
@@ -183,6 +201,7 @@ class Engine {
   EngineStats stats() const;
   SamplingParams default_sampling() const;
   int32_t hidden_size() const;  // the full embedding size (PoolingParams::dimensions 0)
+  int32_t vocab_size() const;   // the model's logit width
   bool can_generate() const;    // false: the checkpoint has no output head
   // Stops the scheduler; requests still queued or running complete as Cancelled.
   void close();

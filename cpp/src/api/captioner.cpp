@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "model/config.h"
+#include "tokenizer/output_constraint.h"
 #include "tokenizer/prompt_encoder.h"
 #include "tokenizer/retrieval_prompts.h"
 #include "tokenizer/text_stream.h"
@@ -34,6 +35,7 @@ struct Captioner::Impl {
   PromptEncoder prompt_encoder;
   model::PreprocessorConfig preprocessor;
   std::unique_ptr<Engine> engine;
+  std::optional<ConstraintCompiler> constraints;  // when the model can generate
   ModelCapabilities capabilities;
   PoolingParams score_pooling;  // the "yes" and "no" ids, when the checkpoint can score
   std::atomic<bool> closed{false};
@@ -62,6 +64,15 @@ struct Captioner::Impl {
     score_pooling.kind = PoolingParams::Kind::YesNoScore;
     score_pooling.yes_token = yes.value_or(-1);
     score_pooling.no_token = no.value_or(-1);
+    if (capabilities.can_generate)
+      constraints.emplace(tokenizer(), engine->vocab_size(), engine->default_sampling().stop_token_ids);
+  }
+
+  std::unique_ptr<TokenConstraint> compile(const OutputConstraint& constraint) const {
+    LOUPE_CHECK(constraints, InvalidArgument, "this checkpoint cannot generate, so it has no output to constrain");
+    LOUPE_CHECK(!engine->default_sampling().stop_token_ids.empty(), InvalidArgument,
+                "an output constraint needs the checkpoint's end-of-sequence ids (generation_config.json eos_token_id)");
+    return constraints->compile(constraint);
   }
 
   const Tokenizer& tokenizer() const { return prompt_encoder.tokenizer(); }
@@ -336,6 +347,7 @@ uint64_t Captioner::submit(CaptionRequest request, CaptionCallbacks callbacks) {
   auto stages = std::make_shared<Impl::StageTimes>();  // written by prepare, read by on_complete after it
   Request engine_request;
   engine_request.sampling = request.sampling;
+  if (request.constraint) engine_request.constraint = impl.compile(*request.constraint);
   engine_request.timeout_ms = request.timeout_ms;
   engine_request.prepare = [&impl, stages, caption_request = std::move(request)](Request& r) {
     impl.fill(impl.prompt_of(caption_request), r, *stages);
@@ -395,6 +407,8 @@ ModelCapabilities Captioner::capabilities() const { return impl_->capabilities; 
 bool Captioner::cancel(uint64_t id) { return impl_->engine->cancel(id); }
 EngineStats Captioner::stats() const { return impl_->engine->stats(); }
 SamplingParams Captioner::default_sampling() const { return impl_->engine->default_sampling(); }
+
+void Captioner::check_constraint(const OutputConstraint& constraint) const { impl_->compile(constraint); }
 
 std::vector<int32_t> Captioner::prompt_token_ids(const CaptionRequest& request) const {
   impl_->check_shape(request);

@@ -37,12 +37,16 @@ struct SamplingRow {
   double uniform = 0.0;
   // Penalised tokens of this row: entries [penalty_begin, penalty_end) of the batch lists.
   int32_t penalty_begin = 0, penalty_end = 0;
+  // Output constraint: the row's allowed tokens are the bits of batch.allowed[mask_begin, +
+  // (vocab + 31) / 32) (bit t of word t / 32); the others become -inf first. -1: no mask.
+  int32_t mask_begin = -1;
   bool greedy() const { return temperature == 0.0f || top_k == 1; }
 };
 struct SamplingBatch {
   std::vector<SamplingRow> rows;
   std::vector<int32_t> penalty_ids;     // distinct per row: the tokens seen so far
   std::vector<int32_t> penalty_counts;  // times each appears in the output (0: prompt only)
+  std::vector<uint32_t> allowed;        // the masked rows' allowed-token bits
 };
 
 struct PagedAttentionParams {

@@ -20,10 +20,17 @@ void apply_penalties(float* logits, int32_t vocab, const SamplingRow& row, const
   }
 }
 
-int32_t pick_token(float* logits, int32_t vocab, const SamplingRow& row, const int32_t* penalty_ids,
-                   const int32_t* penalty_counts, Scratch& scratch) {
+void apply_mask(float* logits, int32_t vocab, const uint32_t* allowed) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  for (int32_t t = 0; t < vocab; ++t)
+    if (!((allowed[t >> 5] >> (t & 31)) & 1u)) logits[t] = kNegInf;
+}
+
+int32_t pick_token(float* logits, int32_t vocab, const SamplingRow& row, const SamplingBatch& batch,
+                   Scratch& scratch) {
   LOUPE_CHECK(vocab > 0, Internal, "empty logits");
-  apply_penalties(logits, vocab, row, penalty_ids, penalty_counts);
+  if (row.mask_begin >= 0) apply_mask(logits, vocab, batch.allowed.data() + row.mask_begin);
+  apply_penalties(logits, vocab, row, batch.penalty_ids.data(), batch.penalty_counts.data());
   if (row.greedy()) return int32_t(std::max_element(logits, logits + vocab) - logits);  // first max
 
   // Candidates sorted by logit (desc), ties by id, so the draw is reproducible.
@@ -88,6 +95,9 @@ void validate_batch(const SamplingBatch& batch, int64_t rows, int64_t vocab) {
     // The parameters were validated once, when the request was submitted (validate_sampling);
     // here only what the kernels index by or draw with.
     LOUPE_CHECK(r.uniform >= 0 && r.uniform < 1, InvalidArgument, "sample: draw must be in [0, 1), got ", r.uniform);
+    LOUPE_CHECK(r.mask_begin == -1 || (r.mask_begin >= 0 && int64_t(r.mask_begin) + mask_words(vocab) <=
+                                                               int64_t(batch.allowed.size())),
+                InvalidArgument, "sample: mask at word ", r.mask_begin, " outside ", batch.allowed.size(), " words");
   }
   for (int32_t id : batch.penalty_ids)
     LOUPE_CHECK(id >= 0 && id < vocab, InvalidArgument, "sample: penalised token ", id, " outside vocab ", vocab);
@@ -106,8 +116,7 @@ void Backend::sample(int32_t* ids, Tensor logits, const SamplingBatch& batch) {
   to_host_f32(host.data(), logits);
   sampling::Scratch scratch;
   for (int64_t b = 0; b < rows; ++b)
-    ids[b] = sampling::pick_token(host.data() + b * vocab, int32_t(vocab), batch.rows[size_t(b)],
-                                  batch.penalty_ids.data(), batch.penalty_counts.data(), scratch);
+    ids[b] = sampling::pick_token(host.data() + b * vocab, int32_t(vocab), batch.rows[size_t(b)], batch, scratch);
 }
 
 }  // namespace loupe

@@ -19,10 +19,16 @@ using Scratch = std::vector<std::pair<float, int32_t>>;
 void apply_penalties(float* logits, int32_t vocab, const SamplingRow& row, const int32_t* penalty_ids,
                      const int32_t* penalty_counts);
 
-// Penalises logits[0, vocab) (in place) and picks one token for the row. Throws Internal
-// when sampling and every logit is -inf or NaN.
-int32_t pick_token(float* logits, int32_t vocab, const SamplingRow& row, const int32_t* penalty_ids,
-                   const int32_t* penalty_counts, Scratch& scratch);
+// Words of one row's allowed-token mask.
+inline int64_t mask_words(int64_t vocab) { return (vocab + 31) / 32; }
+
+// Sets logits[t] to -inf for every token t whose bit in `allowed` is clear.
+void apply_mask(float* logits, int32_t vocab, const uint32_t* allowed);
+
+// Masks (when the row has a mask) and penalises logits[0, vocab) in place, then picks one
+// token for the row. Throws Internal when sampling and every logit is -inf or NaN.
+int32_t pick_token(float* logits, int32_t vocab, const SamplingRow& row, const SamplingBatch& batch,
+                   Scratch& scratch);
 
 // Checks the batch against logits of `rows` × `vocab` (row count, penalty ranges and ids).
 void validate_batch(const SamplingBatch& batch, int64_t rows, int64_t vocab);

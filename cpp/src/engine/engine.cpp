@@ -108,6 +108,7 @@ bool Engine::cancel(uint64_t id) { return impl_->scheduler->cancel(id); }
 EngineStats Engine::stats() const { return impl_->scheduler->stats(); }
 SamplingParams Engine::default_sampling() const { return impl_->scheduler->info().generation_defaults; }
 int32_t Engine::hidden_size() const { return impl_->scheduler->info().hidden_size; }
+int32_t Engine::vocab_size() const { return impl_->scheduler->info().vocab_size; }
 bool Engine::can_generate() const { return impl_->scheduler->info().can_generate; }
 void Engine::close() {
   if (impl_ && impl_->scheduler) impl_->scheduler->close();

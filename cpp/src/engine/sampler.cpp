@@ -27,8 +27,17 @@ void validate_sampling(const SamplingParams& p, bool has_detokenizer) {
               "stop_strings need a detokenize callback on the request");
 }
 
-Sampler::Sampler(SamplingParams params, const std::vector<int32_t>& prompt)
-    : params_(std::move(params)), rng_(params_.seed) {
+Sampler::Sampler(SamplingParams params, const std::vector<int32_t>& prompt, TokenConstraint* constraint,
+                 int32_t vocab)
+    : params_(std::move(params)), rng_(params_.seed), constraint_(constraint) {
+  if (constraint_) {
+    LOUPE_CHECK(vocab > 0, Internal, "a constrained sampler needs the vocabulary size");
+    LOUPE_CHECK(!params_.stop_token_ids.empty(), InvalidArgument,
+                "a constrained request needs a stop token id to end its output with");
+    for (int32_t id : params_.stop_token_ids)
+      LOUPE_CHECK(id >= 0 && id < vocab, InvalidArgument, "stop token id ", id, " outside the vocabulary");
+    mask_.resize(size_t(sampling::mask_words(vocab)));
+  }
   penalties_on_ = params_.repetition_penalty != 1.0f || params_.presence_penalty != 0.0f ||
                   params_.frequency_penalty != 0.0f;
   if (params_.repetition_penalty != 1.0f)
@@ -36,6 +45,30 @@ Sampler::Sampler(SamplingParams params, const std::vector<int32_t>& prompt)
 }
 
 double Sampler::uniform() { return double(rng_() >> 11) * 0x1.0p-53; }
+
+void Sampler::compute_mask() {
+  if (!constraint_ || !constraint_error_.empty()) return;
+  try {
+    bool may_end = true;
+    if (constraint_->complete())
+      std::fill(mask_.begin(), mask_.end(), 0u);
+    else
+      may_end = constraint_->allowed(mask_.data(), mask_.size());
+    if (may_end)  // the request's own stop tokens end it (the grammar's may differ)
+      for (int32_t id : params_.stop_token_ids) mask_[size_t(id) >> 5] |= 1u << (id & 31);
+    if (std::all_of(mask_.begin(), mask_.end(), [](uint32_t w) { return w == 0; }))
+      constraint_error_ = "the output constraint allows no token here";
+  } catch (const std::exception& e) {
+    constraint_error_ = e.what();
+  }
+}
+
+void Sampler::wait_for_mask() {
+  if (mask_ready_.valid()) {
+    mask_ready_.wait();
+    mask_ready_ = {};
+  }
+}
 
 void Sampler::add_row(SamplingBatch& batch) {
   SamplingRow row;
@@ -55,20 +88,36 @@ void Sampler::add_row(SamplingBatch& batch) {
     }
     row.penalty_end = int32_t(batch.penalty_ids.size());
   }
+  if (constraint_) {
+    wait_for_mask();
+    if (constraint_error_.empty()) {  // else the pick is dropped with the failing request
+      row.mask_begin = int32_t(batch.allowed.size());
+      batch.allowed.insert(batch.allowed.end(), mask_.begin(), mask_.end());
+    }
+  }
   batch.rows.push_back(row);
 }
 
 void Sampler::accept(int32_t token) {
   if (penalties_on_) ++penalised_[token];
+  if (!constraint_ || !constraint_error_.empty()) return;
+  // A stop token ends the request; the grammar only sees the output itself.
+  const auto& stops = params_.stop_token_ids;
+  if (std::find(stops.begin(), stops.end(), token) != stops.end()) return;
+  try {
+    constraint_->accept(token);
+  } catch (const std::exception& e) {
+    constraint_error_ = e.what();
+  }
 }
 
 int32_t Sampler::sample(float* logits, int32_t vocab) {
   one_row_.rows.clear();
   one_row_.penalty_ids.clear();
   one_row_.penalty_counts.clear();
+  one_row_.allowed.clear();
   add_row(one_row_);
-  const int32_t chosen = sampling::pick_token(logits, vocab, one_row_.rows[0], one_row_.penalty_ids.data(),
-                                              one_row_.penalty_counts.data(), scratch_);
+  const int32_t chosen = sampling::pick_token(logits, vocab, one_row_.rows[0], one_row_, scratch_);
   accept(chosen);
   return chosen;
 }

@@ -5,6 +5,7 @@
 // request's own, seeded from SamplingParams::seed, so results never depend on batching.
 #include <cstdint>
 #include <functional>
+#include <future>
 #include <random>
 #include <string>
 #include <unordered_map>
@@ -21,7 +22,9 @@ void validate_sampling(const SamplingParams& params, bool has_detokenizer);
 
 class Sampler {
  public:
-  Sampler(SamplingParams params, const std::vector<int32_t>& prompt);
+  // constraint: the request's own (it outlives the sampler), or null; vocab: logit width.
+  Sampler(SamplingParams params, const std::vector<int32_t>& prompt, TokenConstraint* constraint = nullptr,
+          int32_t vocab = 0);
 
   // Picks the next token from logits[0, vocab) (modified in place) and records it.
   int32_t sample(float* logits, int32_t vocab);
@@ -34,6 +37,15 @@ class Sampler {
 
   const SamplingParams& params() const { return params_; }
 
+  // Output constraint. The scheduler runs compute_mask on its constraint thread while the
+  // step's forward runs (mask_pending is the future of that work; add_row waits for it),
+  // and after each token checks constraint_error.
+  bool constrained() const { return constraint_ != nullptr; }
+  void compute_mask();
+  void mask_pending(std::shared_future<void> ready) { mask_ready_ = std::move(ready); }
+  void wait_for_mask();
+  const std::string& constraint_error() const { return constraint_error_; }
+
  private:
   double uniform();  // [0, 1) from 53 random bits: identical on every platform
 
@@ -45,6 +57,10 @@ class Sampler {
   bool penalties_on_ = false;
   SamplingBatch one_row_;  // sample()'s batch of one, reused
   sampling::Scratch scratch_;
+  TokenConstraint* constraint_ = nullptr;
+  std::vector<uint32_t> mask_;  // the allowed tokens for the next pick
+  std::shared_future<void> mask_ready_;
+  std::string constraint_error_;  // set: the request fails after this step
 };
 
 // Why generation should stop after `output` (newest token last), if it should.

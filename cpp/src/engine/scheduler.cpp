@@ -79,6 +79,7 @@ void Scheduler::validate(RequestState& r) const {
   SamplingParams sampling = r.request.sampling ? *r.request.sampling : info_.generation_defaults;
   if (r.request.pooling) {
     validate_pooling(*r.request.pooling);
+    LOUPE_CHECK(!r.request.constraint, InvalidArgument, "a prefill-only request generates nothing to constrain");
   } else {
     LOUPE_CHECK(info_.can_generate, InvalidArgument,
                 "this checkpoint has no output head (lm_head.weight): it computes embeddings, it cannot generate");
@@ -127,7 +128,8 @@ void Scheduler::validate(RequestState& r) const {
   r.visual_item = std::move(map.visual_item);
   r.visual_row = std::move(map.visual_row);
 
-  if (!r.request.pooling) r.sampler = std::make_unique<Sampler>(sampling, ids);
+  if (!r.request.pooling)
+    r.sampler = std::make_unique<Sampler>(sampling, ids, r.request.constraint.get(), info_.vocab_size);
   r.result.prompt_tokens = int32_t(prompt_len);
 }
 
@@ -527,6 +529,8 @@ void Scheduler::run(std::vector<Chunk>& chunks, ForwardMode mode) {
   for (const auto& row : rows) step.positions.insert(step.positions.end(), row.begin(), row.end());
 
   const auto start = Clock::now();
+  // The masks of this step's constrained picks are computed while the model runs.
+  const std::shared_future<void> masks = start_masks(step);
   try {
     runner_->forward(step, logits_);
     const bool samples = std::any_of(step.samplers.begin(), step.samplers.end(), [](auto* s) { return s != nullptr; });
@@ -537,10 +541,12 @@ void Scheduler::run(std::vector<Chunk>& chunks, ForwardMode mode) {
     LOUPE_CHECK(!pools || step.pooled.size() == size_t(batch.batch_size), Internal,
                 "model returned no pooled outputs for a prefill-only request");
   } catch (...) {
+    if (masks.valid()) masks.wait();  // the worker is done with the samplers before they go
     auto [kind, message] = describe_current_exception();
     for (const Chunk& c : chunks) finish(*c.req, FinishReason::Error, kind, message);
     return;
   }
+  if (masks.valid()) masks.wait();  // a runner that did not sample
   const double elapsed = ms_since(start);
   (mode == ForwardMode::Extend ? counters_.prefill_steps : counters_.decode_steps) += 1;
 
@@ -570,6 +576,18 @@ void Scheduler::run(std::vector<Chunk>& chunks, ForwardMode mode) {
   }
 }
 
+std::shared_future<void> Scheduler::start_masks(const Step& step) {
+  std::vector<Sampler*> constrained;
+  for (Sampler* s : step.samplers)
+    if (s && s->constrained()) constrained.push_back(s);
+  if (constrained.empty()) return {};
+  std::shared_future<void> ready = constraint_worker_.post([constrained] {
+    for (Sampler* s : constrained) s->compute_mask();
+  });
+  for (Sampler* s : constrained) s->mask_pending(ready);
+  return ready;
+}
+
 void Scheduler::complete_pooled(RequestState& r, std::vector<float> pooled) {
   if (r.request.pooling->kind == PoolingParams::Kind::Embedding) {
     r.result.embedding = std::move(pooled);
@@ -581,6 +599,9 @@ void Scheduler::complete_pooled(RequestState& r, std::vector<float> pooled) {
 }
 
 void Scheduler::after_token(RequestState& r, int32_t token) {
+  // A constraint that failed on this step: its pick is not part of the output.
+  if (!r.sampler->constraint_error().empty())
+    return finish(r, FinishReason::Error, error_kind_name(ErrorKind::InvalidArgument), r.sampler->constraint_error());
   r.output.push_back(token);
   r.keys.push_back(text_key(token));
   counters_.generated_tokens += 1;

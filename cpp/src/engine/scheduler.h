@@ -19,6 +19,7 @@
 #include "engine/model_runner.h"
 #include "engine/radix_cache.h"
 #include "engine/request_state.h"
+#include "engine/worker_thread.h"
 #include "loupe/engine.h"
 
 namespace loupe::engine {
@@ -55,6 +56,7 @@ class Scheduler {
   bool reserve(int32_t n, std::vector<int32_t>& out);  // evicts from the radix cache if needed
   bool admit(const std::shared_ptr<RequestState>& r, int32_t budget, std::vector<Chunk>& chunks);
   void run(std::vector<Chunk>& chunks, ForwardMode mode);
+  std::shared_future<void> start_masks(const Step& step);  // on constraint_worker_
   void after_token(RequestState& r, int32_t token);
   void complete_pooled(RequestState& r, std::vector<float> pooled);
   void cache_progress(RequestState& r);
@@ -92,6 +94,7 @@ class Scheduler {
   std::vector<float> logits_;
   int prefills_in_a_row_ = 0;
   std::vector<std::thread> preparers_;
+  WorkerThread constraint_worker_;
   std::thread thread_;
 };
 

@@ -42,6 +42,7 @@ class Tokenizer {
   size_t vocab_size(bool with_added_tokens = true) const;
 
  private:
+  friend class ConstraintCompiler;  // builds its token trie from the same loaded handle
   struct Free {
     void operator()(LoupeTokenizer* handle) const;
   };

@@ -29,8 +29,7 @@ std::vector<int32_t> host_picks(const std::vector<float>& logits, int64_t vocab,
   sampling::Scratch scratch;
   for (size_t b = 0; b < batch.rows.size(); ++b) {
     std::vector<float> row(logits.begin() + int64_t(b) * vocab, logits.begin() + int64_t(b + 1) * vocab);
-    ids.push_back(sampling::pick_token(row.data(), int32_t(vocab), batch.rows[b], batch.penalty_ids.data(),
-                                       batch.penalty_counts.data(), scratch));
+    ids.push_back(sampling::pick_token(row.data(), int32_t(vocab), batch.rows[b], batch, scratch));
   }
   return ids;
 }
@@ -166,6 +165,51 @@ TEST_P(BackendTest, StratifiedSampleReproducesTheDistribution) {
   for (auto [id, count] : got_count) EXPECT_TRUE(want_count.count(id)) << "token " << id << " is outside the nucleus";
 }
 
+TEST_P(BackendTest, MaskedRowsPickOnlyAllowedTokens) {
+  // Constrained rows (greedy and drawn, with penalties) next to unconstrained ones: each
+  // masked pick is an allowed token and equals the host's; the unmasked rows are unaffected.
+  for (int64_t vocab : {33, 1000, 151936}) {
+    const int64_t rows = 12, words = sampling::mask_words(vocab);
+    const std::vector<float> logits = tied_logits(rows, vocab, rng());
+    Buffer up = upload(act(), {rows, vocab}, logits);
+    SamplingBatch batch;
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    std::bernoulli_distribution sparse(0.02);
+    for (int64_t b = 0; b < rows; ++b) {
+      SamplingRow r = b % 2 == 0 ? row_with(0.0f) : row_with(0.9f, 40, 0.95f);
+      if (!r.greedy()) r.uniform = u(rng());
+      if (b % 3 != 2) {
+        r.mask_begin = int32_t(batch.allowed.size());
+        std::vector<uint32_t> mask(size_t(words), 0u);
+        for (int64_t t = 0; t < vocab; ++t)
+          if (sparse(rng())) mask[size_t(t >> 5)] |= 1u << (t & 31);
+        mask[size_t((vocab - 1) >> 5)] |= 1u << ((vocab - 1) & 31);  // the last id: never empty
+        batch.allowed.insert(batch.allowed.end(), mask.begin(), mask.end());
+      }
+      if (b == 4) {  // penalties on a masked row
+        r.repetition_penalty = 1.5f;
+        r.penalty_begin = int32_t(batch.penalty_ids.size());
+        batch.penalty_ids.push_back(int32_t(vocab - 1));
+        batch.penalty_counts.push_back(1);
+        r.penalty_end = int32_t(batch.penalty_ids.size());
+      }
+      batch.rows.push_back(r);
+    }
+    std::vector<int32_t> ids(size_t(rows), -1);
+    backend().sample(ids.data(), up, batch);
+    const std::vector<int32_t> want = host_picks(logits, vocab, batch);
+    for (int64_t b = 0; b < rows; ++b) {
+      const SamplingRow& r = batch.rows[size_t(b)];
+      const int32_t id = ids[size_t(b)];
+      ASSERT_TRUE(id >= 0 && id < vocab) << id;
+      if (r.mask_begin >= 0)
+        EXPECT_TRUE((batch.allowed[size_t(r.mask_begin + (id >> 5))] >> (id & 31)) & 1u)
+            << "row " << b << " picked forbidden token " << id << " (vocab " << vocab << ")";
+      if (r.greedy() || exact_backend(GetParam())) EXPECT_EQ(id, want[size_t(b)]) << "row " << b << " vocab " << vocab;
+    }
+  }
+}
+
 TEST_P(BackendTest, SampleRejectsBadBatches) {
   Buffer ld(backend(), act(), {2, 10});
   backend().fill_zero(ld);
@@ -184,6 +228,11 @@ TEST_P(BackendTest, SampleRejectsBadBatches) {
   EXPECT_THROW(backend().sample(ids, ld, batch), Error);
   batch.rows[1].uniform = 0.25;
   EXPECT_NO_THROW(backend().sample(ids, ld, batch));
+  batch.rows[0].mask_begin = 0;  // a mask past the end of the words
+  EXPECT_THROW(backend().sample(ids, ld, batch), Error);
+  batch.allowed = {0x3u};
+  EXPECT_NO_THROW(backend().sample(ids, ld, batch));
+  EXPECT_LT(ids[0], 2);
 }
 
 }  // namespace

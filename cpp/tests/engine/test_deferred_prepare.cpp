@@ -24,9 +24,9 @@ struct PrepareProbe {
     Request r = make_request(c, max_new);
     Request lazy;
     lazy.sampling = r.sampling;
-    lazy.prepare = [this, full = std::move(r)](Request& out) {
-      out.token_ids = full.token_ids;
-      out.visuals = full.visuals;
+    lazy.prepare = [this, ids = std::move(r.token_ids), visuals = std::move(r.visuals)](Request& out) {
+      out.token_ids = ids;
+      out.visuals = visuals;
       ++prepared;
       const int now = ++held;
       int seen = most_held.load();

@@ -262,26 +262,26 @@ TEST(Scheduler, RejectsInvalidRequestsWithClearErrors) {
   Case good = toy_image_case(toy_text(2, 20), toy_image(4, 4, 9.0f), toy_text(2, 21));
   EXPECT_EQ(kind_of(make_request(good)), "accepted");
   Request empty;
-  EXPECT_EQ(kind_of(empty), error_kind_name(ErrorKind::InvalidArgument));
+  EXPECT_EQ(kind_of(std::move(empty)), error_kind_name(ErrorKind::InvalidArgument));
   Request out_of_vocab = make_request(good);
   out_of_vocab.token_ids[0] = ToyModel::kVocab;
-  EXPECT_EQ(kind_of(out_of_vocab), error_kind_name(ErrorKind::InvalidArgument));
+  EXPECT_EQ(kind_of(std::move(out_of_vocab)), error_kind_name(ErrorKind::InvalidArgument));
   Request missing_pad = make_request(good);
   missing_pad.token_ids.erase(missing_pad.token_ids.begin() + 3);
-  EXPECT_EQ(kind_of(missing_pad), error_kind_name(ErrorKind::InvalidArgument));
+  EXPECT_EQ(kind_of(std::move(missing_pad)), error_kind_name(ErrorKind::InvalidArgument));
   Request no_attachment = make_request(good);
   no_attachment.visuals.clear();
-  EXPECT_EQ(kind_of(no_attachment), error_kind_name(ErrorKind::InvalidArgument));
+  EXPECT_EQ(kind_of(std::move(no_attachment)), error_kind_name(ErrorKind::InvalidArgument));
   Request wrong_pixels = make_request(good);
   wrong_pixels.visuals[0].pixel_values.pop_back();
-  EXPECT_EQ(kind_of(wrong_pixels), error_kind_name(ErrorKind::InvalidArgument));
+  EXPECT_EQ(kind_of(std::move(wrong_pixels)), error_kind_name(ErrorKind::InvalidArgument));
   Request wrong_kind = make_request(good);
   wrong_kind.visuals[0].kind = VisualKind::Video;
-  EXPECT_EQ(kind_of(wrong_kind), error_kind_name(ErrorKind::InvalidArgument));
+  EXPECT_EQ(kind_of(std::move(wrong_kind)), error_kind_name(ErrorKind::InvalidArgument));
   EXPECT_EQ(kind_of(make_request(good, 60)), error_kind_name(ErrorKind::LimitExceeded));  // 10 + 60 > 63 slots
   Request stop_string = make_request(good);
   stop_string.sampling->stop_strings = {"."};
-  EXPECT_EQ(kind_of(stop_string), error_kind_name(ErrorKind::InvalidArgument));  // no detokenizer
+  EXPECT_EQ(kind_of(std::move(stop_string)), error_kind_name(ErrorKind::InvalidArgument));  // no detokenizer
 }
 
 TEST(Scheduler, CancelDeadlineAndClose) {

@@ -55,6 +55,25 @@ char* loupe_chat_template_render(const LoupeChatTemplate* tmpl, const uint8_t* c
                                  size_t context_len, LoupeBytes* out);
 void loupe_chat_template_free(LoupeChatTemplate* tmpl);
 
+/* Output constraints (llguidance). A compiler holds a tokenizer's token trie for a model with
+ * vocab_size logits (built once: it is the slow part); a constraint is one request's matcher,
+ * used by one thread at a time. kind: 0 JSON Schema, 1 regex, 2 Lark grammar. A JSON schema
+ * without "x-guidance" options gets ", " and ": " separators and no other whitespace. */
+typedef struct LoupeConstraintCompiler LoupeConstraintCompiler;
+typedef struct LoupeConstraint LoupeConstraint;
+char* loupe_constraint_compiler_new(const LoupeTokenizer* tokenizer, size_t vocab_size, const uint32_t* eos,
+                                    size_t eos_count, LoupeConstraintCompiler** out);
+void loupe_constraint_compiler_free(LoupeConstraintCompiler* compiler);
+size_t loupe_constraint_mask_words(const LoupeConstraintCompiler* compiler); /* (vocab_size + 31) / 32 */
+char* loupe_constraint_new(const LoupeConstraintCompiler* compiler, uint32_t kind, const uint8_t* source,
+                           size_t source_len, LoupeConstraint** out);
+void loupe_constraint_free(LoupeConstraint* constraint);
+/* Bit t of words[t / 32]: token t may come next. The end-of-sequence bits are cleared;
+ * *may_end says whether the output may end here instead. */
+char* loupe_constraint_compute_mask(LoupeConstraint* constraint, uint32_t* words, size_t count, bool* may_end);
+char* loupe_constraint_consume(LoupeConstraint* constraint, uint32_t token);
+bool loupe_constraint_is_stopped(const LoupeConstraint* constraint);
+
 /* Unicode punctuation (general category P*), as Python's unicodedata sees it. */
 bool loupe_is_punctuation(uint32_t code_point);
 

@@ -5,11 +5,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 
 use crate::chat_template::ChatTemplate;
+use crate::constraint::{ConstraintCompiler, ConstraintKind, ConstraintMatcher};
 use crate::tokenizer::LoadedTokenizer;
 
 /// Opaque handles.
 pub struct LoupeTokenizer(LoadedTokenizer);
 pub struct LoupeChatTemplate(ChatTemplate);
+pub struct LoupeConstraintCompiler(ConstraintCompiler);
+pub struct LoupeConstraint(ConstraintMatcher);
 
 /// A Rust-owned byte buffer (UTF-8 text, not NUL-terminated); free with `loupe_tok_bytes_free`.
 #[repr(C)]
@@ -332,4 +335,128 @@ pub unsafe extern "C" fn loupe_chat_template_free(handle: *mut LoupeChatTemplate
 pub extern "C" fn loupe_is_punctuation(code_point: u32) -> bool {
     use unicode_categories::UnicodeCategories;
     char::from_u32(code_point).is_some_and(|c| c.is_punctuation())
+}
+
+// ---- output constraints ----
+
+/// Builds the constraint compiler of a tokenizer for a model with `vocab_size` logits.
+///
+/// # Safety
+/// `eos` points to `eos_count` ids; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn loupe_constraint_compiler_new(
+    tokenizer: *const LoupeTokenizer,
+    vocab_size: usize,
+    eos: *const u32,
+    eos_count: usize,
+    out: *mut *mut LoupeConstraintCompiler,
+) -> *mut c_char {
+    guarded(|| {
+        let tokenizer = tokenizer_ref(tokenizer)?;
+        let eos: &[u32] = if eos_count == 0 {
+            &[]
+        } else if eos.is_null() {
+            return Err("null eos array with non-zero length".to_owned());
+        } else {
+            // SAFETY: caller contract.
+            unsafe { std::slice::from_raw_parts(eos, eos_count) }
+        };
+        let compiler = ConstraintCompiler::new(tokenizer, vocab_size, eos)?;
+        // SAFETY: caller contract.
+        unsafe { write_out(out, Box::into_raw(Box::new(LoupeConstraintCompiler(compiler)))) }
+    })
+}
+
+/// # Safety
+/// `handle` is NULL or from `loupe_constraint_compiler_new`, freed once, after its constraints.
+#[no_mangle]
+pub unsafe extern "C" fn loupe_constraint_compiler_free(handle: *mut LoupeConstraintCompiler) {
+    if !handle.is_null() {
+        // SAFETY: produced by Box::into_raw in loupe_constraint_compiler_new.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(handle) })));
+    }
+}
+
+/// Words of a mask: one bit per logit.
+#[no_mangle]
+pub extern "C" fn loupe_constraint_mask_words(handle: *const LoupeConstraintCompiler) -> usize {
+    // SAFETY: a non-null handle came from loupe_constraint_compiler_new and is not yet freed.
+    unsafe { handle.as_ref() }.map_or(0, |h| h.0.mask_words())
+}
+
+/// A matcher for one request; an invalid schema, regex or grammar is the error.
+///
+/// # Safety
+/// `source` points to `source_len` bytes; `out` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn loupe_constraint_new(
+    compiler: *const LoupeConstraintCompiler,
+    kind: u32,
+    source: *const u8,
+    source_len: usize,
+    out: *mut *mut LoupeConstraint,
+) -> *mut c_char {
+    guarded(|| {
+        // SAFETY: a non-null handle came from loupe_constraint_compiler_new and is not yet freed.
+        let compiler = unsafe { compiler.as_ref() }.map(|h| &h.0).ok_or("null constraint compiler handle")?;
+        let kind = ConstraintKind::from_code(kind)?;
+        // SAFETY: caller contract.
+        let source = unsafe { str_in(source, source_len, "constraint") }?;
+        let matcher = compiler.matcher(kind, source)?;
+        // SAFETY: caller contract.
+        unsafe { write_out(out, Box::into_raw(Box::new(LoupeConstraint(matcher)))) }
+    })
+}
+
+/// # Safety
+/// `handle` is NULL or from `loupe_constraint_new`, freed once.
+#[no_mangle]
+pub unsafe extern "C" fn loupe_constraint_free(handle: *mut LoupeConstraint) {
+    if !handle.is_null() {
+        // SAFETY: produced by Box::into_raw in loupe_constraint_new.
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(unsafe { Box::from_raw(handle) })));
+    }
+}
+
+/// Writes the mask of tokens allowed next (end-of-sequence ids cleared) and whether the
+/// output may end here.
+///
+/// # Safety
+/// `words` points to `count` writable words (`loupe_constraint_mask_words`); `may_end` is writable.
+#[no_mangle]
+pub unsafe extern "C" fn loupe_constraint_compute_mask(
+    handle: *mut LoupeConstraint,
+    words: *mut u32,
+    count: usize,
+    may_end: *mut bool,
+) -> *mut c_char {
+    guarded(|| {
+        // SAFETY: a non-null handle came from loupe_constraint_new, used by one thread at a time.
+        let matcher = unsafe { handle.as_mut() }.map(|h| &mut h.0).ok_or("null constraint handle")?;
+        if words.is_null() {
+            return Err("null mask buffer".to_owned());
+        }
+        // SAFETY: caller contract.
+        let words = unsafe { std::slice::from_raw_parts_mut(words, count) };
+        let end = matcher.compute_mask(words)?;
+        // SAFETY: caller contract.
+        unsafe { write_out(may_end, end) }
+    })
+}
+
+/// Advances past the chosen token; a token the mask did not allow is the error.
+#[no_mangle]
+pub extern "C" fn loupe_constraint_consume(handle: *mut LoupeConstraint, token: u32) -> *mut c_char {
+    guarded(|| {
+        // SAFETY: a non-null handle came from loupe_constraint_new, used by one thread at a time.
+        let matcher = unsafe { handle.as_mut() }.map(|h| &mut h.0).ok_or("null constraint handle")?;
+        matcher.consume(token)
+    })
+}
+
+/// Whether the output is complete and nothing may follow (false for a null handle).
+#[no_mangle]
+pub extern "C" fn loupe_constraint_is_stopped(handle: *const LoupeConstraint) -> bool {
+    // SAFETY: a non-null handle came from loupe_constraint_new and is not yet freed.
+    catch_unwind(AssertUnwindSafe(|| unsafe { handle.as_ref() }.is_some_and(|h| h.0.is_stopped()))).unwrap_or(true)
 }

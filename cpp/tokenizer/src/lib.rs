@@ -1,4 +1,5 @@
-//! C ABI over HuggingFace `tokenizers` and a Jinja chat-template renderer (MiniJinja),
+//! C ABI over HuggingFace `tokenizers`, a Jinja chat-template renderer (MiniJinja) and
+//! llguidance's output constraints,
 //! linked statically into libloupe so the native library takes text in and gives text out.
 //!
 //! Conventions for every exported function (see cpp/tokenizer/include/loupe_tokenizer.h):
@@ -10,6 +11,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod chat_template;
+mod constraint;
 mod ffi;
 mod python_json;
 mod tokenizer;

@@ -51,4 +51,13 @@ impl LoadedTokenizer {
     pub fn vocab_size(&self, with_added_tokens: bool) -> usize {
         self.inner.get_vocab_size(with_added_tokens)
     }
+
+    pub fn inner(&self) -> &Tokenizer {
+        &self.inner
+    }
+
+    /// The tokenizer.json document this tokenizer serialises to (the layout llguidance reads).
+    pub fn to_json_value(&self) -> Result<serde_json::Value, String> {
+        serde_json::to_value(&self.inner).map_err(|e| format!("cannot serialise the tokenizer: {e}"))
+    }
 }

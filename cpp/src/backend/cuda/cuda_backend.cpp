@@ -412,6 +412,7 @@ void CudaBackend::sample(int32_t* ids, Tensor logits, const SamplingBatch& batch
     p.frequency = r.frequency_penalty;
     p.penalty_begin = r.penalty_begin;
     p.penalty_end = r.penalty_end;
+    p.mask_begin = r.mask_begin;
     if (!r.greedy()) sampled.push_back(int32_t(b));
   }
   const int num_sampled = int(sampled.size());
@@ -420,14 +421,15 @@ void CudaBackend::sample(int32_t* ids, Tensor logits, const SamplingBatch& batch
   LOUPE_CHECK(int64_t(num_sampled) * vocab < (int64_t(1) << 31), InvalidArgument, "sample: ", num_sampled,
               " sampled rows of ", vocab, " logits exceed one sort");
 
-  // Host staging: [params][penalty ids][penalty counts][sampled rows][offsets], 8-aligned.
+  // Host staging: [params][penalty ids][penalty counts][sampled rows][offsets][masks], 8-aligned.
   const size_t entries = batch.penalty_ids.size();
   auto align8 = [](size_t x) { return (x + 7) & ~size_t(7); };
   const size_t off_ids = align8(params.size() * sizeof(SampleRowParams));
   const size_t off_counts = align8(off_ids + entries * sizeof(int32_t));
   const size_t off_rows = align8(off_counts + entries * sizeof(int32_t));
   const size_t off_offsets = align8(off_rows + sampled.size() * sizeof(int32_t));
-  const size_t staged = off_offsets + offsets.size() * sizeof(int32_t);
+  const size_t off_masks = align8(off_offsets + offsets.size() * sizeof(int32_t));
+  const size_t staged = off_masks + batch.allowed.size() * sizeof(uint32_t);
   std::vector<uint8_t> host(staged);
   std::memcpy(host.data(), params.data(), params.size() * sizeof(SampleRowParams));
   if (entries) {
@@ -436,6 +438,8 @@ void CudaBackend::sample(int32_t* ids, Tensor logits, const SamplingBatch& batch
   }
   if (num_sampled) std::memcpy(host.data() + off_rows, sampled.data(), sampled.size() * sizeof(int32_t));
   std::memcpy(host.data() + off_offsets, offsets.data(), offsets.size() * sizeof(int32_t));
+  if (!batch.allowed.empty())
+    std::memcpy(host.data() + off_masks, batch.allowed.data(), batch.allowed.size() * sizeof(uint32_t));
 
   activate();
   Scratch meta(*pool_, staged);
@@ -455,6 +459,7 @@ void CudaBackend::sample(int32_t* ids, Tensor logits, const SamplingBatch& batch
   l.params = reinterpret_cast<const SampleRowParams*>(at(0));
   l.penalty_ids = reinterpret_cast<const int32_t*>(at(off_ids));
   l.penalty_counts = reinterpret_cast<const int32_t*>(at(off_counts));
+  l.masks = reinterpret_cast<const uint32_t*>(at(off_masks));
   l.num_sampled = num_sampled;
   l.sample_rows = reinterpret_cast<const int32_t*>(at(off_rows));
   l.segment_offsets = reinterpret_cast<const int32_t*>(at(off_offsets));

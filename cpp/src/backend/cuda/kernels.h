@@ -53,7 +53,7 @@ struct SampleRowParams {
   float frequency;
   int32_t penalty_begin;
   int32_t penalty_end;
-  int32_t pad;
+  int32_t mask_begin;  // first word of the row's allowed-token bits in SampleLaunch::masks; -1: none
 };
 struct SampleLaunch {
   const void* logits = nullptr;  // [rows, vocab] of dtype
@@ -62,6 +62,7 @@ struct SampleLaunch {
   const SampleRowParams* params = nullptr;  // [rows]
   const int32_t* penalty_ids = nullptr;
   const int32_t* penalty_counts = nullptr;
+  const uint32_t* masks = nullptr;           // allowed-token bits of the masked rows
   int num_sampled = 0;                       // rows that draw (the others are greedy)
   const int32_t* sample_rows = nullptr;      // [num_sampled]
   const int32_t* segment_offsets = nullptr;  // [num_sampled + 1]: s · vocab

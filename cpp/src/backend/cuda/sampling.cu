@@ -1,6 +1,7 @@
 // Token sampling on the device (Backend::sample), with the host sampler's semantics
 // (backend/sampling.cpp is the reference):
-//   1. penalise:  logits row -> fp32 work row, repetition then presence/frequency penalties
+//   1. penalise:  logits row -> fp32 work row (-inf where the row's constraint mask forbids
+//                 the token), repetition then presence/frequency penalties
 //   2. argmax:    every row's first maximum (the answer for greedy rows)
 //   3. sampled rows only: keys = (scaled logit, id) packed so that one descending radix
 //      sort (CUB, per row) yields the host's order: logit descending, ties by id ascending;
@@ -32,11 +33,15 @@ __device__ __forceinline__ float key_value(uint32_t k) {
 
 template <typename T>
 __global__ void penalize_kernel(float* work, const T* logits, int vocab, const SampleRowParams* params,
-                                const int32_t* penalty_ids, const int32_t* penalty_counts) {
+                                const int32_t* penalty_ids, const int32_t* penalty_counts, const uint32_t* masks) {
   const int64_t base = int64_t(blockIdx.x) * vocab;
-  for (int i = threadIdx.x; i < vocab; i += blockDim.x) work[base + i] = load_f(logits, base + i);
-  __syncthreads();
   const SampleRowParams p = params[blockIdx.x];
+  const uint32_t* allowed = p.mask_begin >= 0 ? masks + p.mask_begin : nullptr;
+  for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+    const bool forbidden = allowed && !((allowed[i >> 5] >> (i & 31)) & 1u);
+    work[base + i] = forbidden ? -INFINITY : load_f(logits, base + i);
+  }
+  __syncthreads();
   // Ids within a row are distinct, so entries never race.
   for (int e = p.penalty_begin + threadIdx.x; e < p.penalty_end; e += blockDim.x) {
     float& x = work[base + penalty_ids[e]];
@@ -238,7 +243,7 @@ void launch_sample(const SampleLaunch& s, cudaStream_t stream) {
   if (s.rows == 0) return;
   LOUPE_DISPATCH_FLOAT(s.dtype, T,
     penalize_kernel<T><<<unsigned(s.rows), 256, 0, stream>>>(s.work, static_cast<const T*>(s.logits), s.vocab,
-                                                              s.params, s.penalty_ids, s.penalty_counts));
+                                                              s.params, s.penalty_ids, s.penalty_counts, s.masks));
   LOUPE_CUDA_CHECK_LAUNCH();
   argmax_kernel<<<unsigned(s.rows), 1024, 0, stream>>>(s.out_ids, s.work, s.vocab);
   LOUPE_CUDA_CHECK_LAUNCH();
