@@ -56,18 +56,21 @@ class NativeCaptioner {
   // Plain arguments rather than a params object: every Pointer Java allocates is counted
   // against JavaCPP's maxPhysicalBytes, which a model in host RAM already exceeds.
   // `text` is UTF-8 (Java's own encoder, not JNI's modified UTF-8) in pieces of
-  // text_sizes[k] bytes (TextPieces): the system prompt (-1 for none) then count + 1 text
-  // segments around the images.
+  // text_sizes[k] bytes (TextPieces): the system prompt (-1 for none), count + 1 text
+  // segments around the images, then the output constraint's source (-1 for none) of
+  // constraint_kind (OutputConstraint::Kind; -1: none).
   int64_t submit(int64_t tag, const signed char* data, const int64_t* sizes, int32_t count, const signed char* text,
                  const int64_t* text_sizes, bool has_sampling, float temperature,
                  int32_t top_k, float top_p, float min_p, float repetition_penalty, int32_t max_new_tokens, int64_t seed,
-                 int64_t min_pixels, int64_t max_pixels, int64_t timeout_ms, bool stream) {
+                 int32_t constraint_kind, int64_t min_pixels, int64_t max_pixels, int64_t timeout_ms, bool stream) {
     return with_error_kind([&]() -> int64_t {
       CaptionRequest request;
       request.images = images(data, sizes, 0, count);
       TextPieces pieces(text, text_sizes);
       request.system_prompt = pieces.optional();
       for (int32_t i = 0; i <= count; ++i) request.text_segments.push_back(pieces.next());
+      if (auto source = pieces.optional(); source && constraint_kind >= 0)
+        request.constraint = OutputConstraint{constraint_of(constraint_kind), std::move(*source)};
       if (has_sampling) {
         SamplingParams s = captioner_->default_sampling();  // keeps the stop ids
         s.temperature = temperature;
@@ -128,6 +131,14 @@ class NativeCaptioner {
     });
   }
 
+  void check_constraint(int32_t kind, const signed char* source, int64_t length) const {
+    with_error_kind([&] {
+      captioner_->check_constraint(
+          OutputConstraint{constraint_of(kind), std::string(reinterpret_cast<const char*>(source), size_t(length))});
+      return 0;
+    });
+  }
+
   // What the checkpoint can do, as "name=value" lines (ModelCapabilities member names).
   std::string capability_lines() const {
     return with_error_kind([&] {
@@ -162,6 +173,9 @@ class NativeCaptioner {
 
  private:
   // Consecutive UTF-8 pieces of a packed buffer; a size of -1 is an absent piece.
+  // An unknown number is refused when the constraint is compiled.
+  static OutputConstraint::Kind constraint_of(int32_t kind) { return static_cast<OutputConstraint::Kind>(kind); }
+
   struct TextPieces {
     const char* cursor;
     const int64_t* sizes;

@@ -97,7 +97,8 @@ public final class LoupeEngine implements AutoCloseable {
    */
   public CaptionFuture submit(CaptionRequest request) {
     long[] sizes = new long[request.images().size()];
-    long[] textSizes = new long[sizes.length + 2];
+    long[] textSizes = new long[sizes.length + 3];
+    OutputConstraint constraint = request.prompt().constraint();
     return start(
         CaptionFuture::new,
         LoupeEngine::toCaption,
@@ -116,6 +117,7 @@ public final class LoupeEngine implements AutoCloseable {
               sampled ? s.repetitionPenalty() : 1f,
               sampled ? s.maxNewTokens() : 0,
               sampled ? s.seed() : 0L,
+              constraint == null ? -1 : constraint.kind().ordinal(),
               request.minPixels(),
               request.maxPixels(),
               millis(request.timeout()),
@@ -202,6 +204,24 @@ public final class LoupeEngine implements AutoCloseable {
     try {
       if (closed) throw new CancelledException("engine is closed");
       return ModelCapabilities.fromLines(captioner.capability_lines());
+    } finally {
+      lifecycle.readLock().unlock();
+    }
+  }
+
+  /**
+   * Compiles {@code constraint} against this checkpoint's tokens as a submit would, without
+   * generating: an invalid schema, regex or grammar throws {@link InvalidRequestException}
+   * (so a pipeline can be refused when it is defined rather than per document).
+   */
+  public void checkConstraint(OutputConstraint constraint) {
+    byte[] source = constraint.source().getBytes(StandardCharsets.UTF_8);
+    lifecycle.readLock().lock();
+    try {
+      if (closed) throw new CancelledException("engine is closed");
+      captioner.check_constraint(constraint.kind().ordinal(), source, source.length);
+    } catch (RuntimeException e) {
+      throw e instanceof LoupeException le ? le : LoupeException.fromNative(e);
     } finally {
       lifecycle.readLock().unlock();
     }
@@ -351,11 +371,15 @@ public final class LoupeEngine implements AutoCloseable {
     inFlight.remove(tag);
   }
 
-  /** The system prompt (null: none) then the text segments around the images, as {@link #texts} pieces. */
+  /**
+   * The system prompt (null: none), the text segments around the images, then the output
+   * constraint's source (null: none), as {@link #texts} pieces.
+   */
   private static byte[] textBytes(Prompt prompt, int imageCount, long[] sizes) {
     List<String> pieces = new ArrayList<>();
     pieces.add(prompt.systemPrompt());
     pieces.addAll(prompt.segmentsAround(imageCount));
+    pieces.add(prompt.constraint() == null ? null : prompt.constraint().source());
     return texts(sizes, pieces.toArray(String[]::new));
   }
 

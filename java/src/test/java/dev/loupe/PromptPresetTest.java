@@ -13,7 +13,7 @@ class PromptPresetTest {
       assertEquals(Optional.of(preset), PromptPreset.byName(preset.optionName()));
       assertEquals(preset.instruction(), preset.prompt().text());
     }
-    assertEquals("caption, description, keywords, ocr", PromptPreset.names());
+    assertEquals("caption, description, keywords, ocr, tags", PromptPreset.names());
     assertTrue(PromptPreset.byName("poem").isEmpty());
     assertTrue(PromptPreset.byName("CAPTION").isEmpty(), "option names are lower case, as documented");
   }

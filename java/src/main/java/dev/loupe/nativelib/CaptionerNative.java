@@ -125,6 +125,7 @@ public final class CaptionerNative {
         float repetitionPenalty,
         int maxNewTokens,
         long seed,
+        int constraintKind,
         long minPixels,
         long maxPixels,
         long timeoutMs,
@@ -151,6 +152,9 @@ public final class CaptionerNative {
         @Cast("const int64_t*") long[] textSizes,
         long maxPixels,
         long timeoutMs);
+
+    /** Throws (as a submit would) when the constraint is invalid for this model. */
+    public native void check_constraint(int kind, @Cast("const signed char*") byte[] source, long length);
 
     /** What the checkpoint can do as {@code name=value} lines (ModelCapabilities member names). */
     public native @StdString String capability_lines();

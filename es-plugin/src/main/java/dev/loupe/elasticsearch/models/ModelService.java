@@ -7,6 +7,7 @@ import dev.loupe.LoupeEngine;
 import dev.loupe.LoupeException;
 import dev.loupe.LoupeFuture;
 import dev.loupe.ModelCapabilities;
+import dev.loupe.OutputConstraint;
 import dev.loupe.elasticsearch.stats.ModelStats;
 import java.io.Closeable;
 import java.nio.file.Path;
@@ -125,6 +126,17 @@ public final class ModelService implements Closeable {
   /** What the loaded checkpoint can do; null until it has loaded. */
   public ModelCapabilities capabilities() {
     return capabilities;
+  }
+
+  /**
+   * Compiles an output constraint against the loaded model's tokens (throws
+   * {@link dev.loupe.InvalidRequestException} when it is invalid); does nothing until the model
+   * has loaded, and documents then fail with the same reason.
+   */
+  public void checkConstraint(OutputConstraint constraint) {
+    if (model.isDone() && !model.isCompletedExceptionally()) {
+      model.join().checkConstraint(constraint);
+    }
   }
 
   /** Why this node cannot run the model, or null when it can (or is still loading). */

@@ -5,6 +5,7 @@ import dev.loupe.CaptionRequest;
 import dev.loupe.ImageInput;
 import dev.loupe.LoupeEngine;
 import dev.loupe.LoupeFuture;
+import dev.loupe.OutputConstraint;
 import dev.loupe.elasticsearch.models.ModelService;
 import dev.loupe.elasticsearch.models.ModelTask;
 import dev.loupe.elasticsearch.models.NodeModels;
@@ -16,11 +17,14 @@ import java.util.Map;
 import java.util.function.BiConsumer;
 import java.util.function.Supplier;
 import org.elasticsearch.common.util.concurrent.ThreadContext;
+import org.elasticsearch.common.xcontent.XContentHelper;
 import org.elasticsearch.ingest.IngestDocument;
+import org.elasticsearch.xcontent.json.JsonXContent;
 
 /**
  * {@code image_caption}: captions the image in {@code field} (base64 string or binary) with
- * one of the node's models and writes the result under {@code target_field}. Asynchronous: the
+ * one of the node's models and writes the result under {@code target_field} (the parsed answer
+ * when the processor has a {@code json_schema} or the {@code tags} preset). Asynchronous: the
  * ingest thread only reads the field and hands the document to the model's
  * {@link ModelService}; decoding and inference run on Loupe's own threads.
  */
@@ -100,6 +104,11 @@ public final class ImageCaptionProcessor extends ModelProcessor {
   }
 
   private void write(IngestDocument document, Caption caption) {
+    if (job.prompt().constraint() != null) {
+      document.setFieldValue(targetField, structured(caption));
+      if (removeBinary) document.removeField(field);
+      return;
+    }
     Map<String, Object> result = new LinkedHashMap<>();
     for (ResultProperty property : properties) {
       switch (property) {
@@ -116,6 +125,24 @@ public final class ImageCaptionProcessor extends ModelProcessor {
     if (removeBinary) {
       document.removeField(field);
     }
+  }
+
+  /**
+   * The answer of a constrained caption as a value for the document: a JSON schema's answer
+   * parsed (objects as maps, so typed fields index it), a regex's or grammar's as its text. The
+   * engine guarantees the shape unless the answer was cut short by max_new_tokens.
+   */
+  private Object structured(Caption caption) {
+    if (!caption.finishReason().equals("stop_token")) {
+      throw new IllegalArgumentException(
+          TYPE + " stopped before the answer was complete (finish_reason [" + caption.finishReason() + "], max_new_tokens ["
+              + job.sampling().maxNewTokens() + "]): raise max_new_tokens");
+    }
+    if (job.prompt().constraint().kind() != OutputConstraint.Kind.JSON_SCHEMA) {
+      return caption.text();
+    }
+    // Wrapped, so a schema whose answer is an array or a scalar parses the same way.
+    return XContentHelper.convertToMap(JsonXContent.jsonXContent, "{\"answer\": " + caption.text() + "}", true).get("answer");
   }
 
   private String modelName() {

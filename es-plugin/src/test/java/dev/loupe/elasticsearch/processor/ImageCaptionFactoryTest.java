@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loupe.OutputConstraint;
 import dev.loupe.PromptPreset;
 import dev.loupe.elasticsearch.models.ModelService;
 import dev.loupe.elasticsearch.models.NodeModels;
@@ -11,6 +12,7 @@ import dev.loupe.elasticsearch.models.TestServices;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -67,6 +69,27 @@ class ImageCaptionFactoryTest {
     assertEquals("image_caption", processor.getType());
     assertEquals("t1", processor.getTag());
     assertTrue(processor.isAsync());
+  }
+
+  @Test
+  void jsonSchemaAndTheTagsPresetConstrainTheAnswer() {
+    Map<String, Object> properties = new LinkedHashMap<>();
+    properties.put("kind", Map.of("enum", List.of("photo", "drawing")));
+    properties.put("count", Map.of("type", "integer"));
+    Map<String, Object> options = new HashMap<>();
+    options.put("field", "f");
+    options.put("prompt", "Classify it.");
+    options.put("json_schema", Map.of("type", "object", "properties", properties));
+    ImageCaptionProcessor custom = create(options);
+    OutputConstraint constraint = custom.job().prompt().constraint();
+    assertEquals(OutputConstraint.Kind.JSON_SCHEMA, constraint.kind());
+    assertTrue(constraint.source().contains("\"properties\":{\"kind\":{\"enum\":[\"photo\",\"drawing\"]},\"count\""), constraint.source());
+    assertEquals(EnumSet.noneOf(ResultProperty.class), custom.properties(), "the parsed answer is the target field");
+
+    ImageCaptionProcessor tags = create(new HashMap<>(Map.of("field", "f", "preset", "tags")));
+    assertEquals(PromptPreset.TAGS.instruction(), tags.job().prompt().text());
+    assertEquals(PromptPreset.TAGS.jsonSchema().orElseThrow(), tags.job().prompt().constraint().source());
+    assertEquals(null, create(new HashMap<>(Map.of("field", "f"))).job().prompt().constraint());
   }
 
   @Test
@@ -129,7 +152,12 @@ class ImageCaptionFactoryTest {
         Arguments.of(Map.of(), "[field] required property is missing"),
         Arguments.of(Map.of("field", "f", "prompt", "x", "preset", "ocr"), "[prompt] cannot be combined with [preset]"),
         Arguments.of(Map.of("field", "f", "prompt", "  "), "[prompt] must not be empty"),
-        Arguments.of(Map.of("field", "f", "preset", "poem"), "[preset] unknown preset [poem], expected one of [caption, description, keywords, ocr]"),
+        Arguments.of(Map.of("field", "f", "json_schema", "{}"), "[json_schema] must be a JSON Schema object"),
+        Arguments.of(Map.of("field", "f", "preset", "tags", "json_schema", Map.of("type", "object")),
+            "[json_schema] cannot be combined with preset [tags], which has its own schema"),
+        Arguments.of(Map.of("field", "f", "preset", "tags", "properties", List.of("text")),
+            "[properties] cannot be combined with a structured answer"),
+        Arguments.of(Map.of("field", "f", "preset", "poem"), "[preset] unknown preset [poem], expected one of [caption, description, keywords, ocr, tags]"),
         Arguments.of(Map.of("field", "f", "max_new_tokens", 0), "[max_new_tokens] must be between 1 and 4096, got 0"),
         Arguments.of(Map.of("field", "f", "max_new_tokens", 5000), "[max_new_tokens] must be between 1 and 4096"),
         Arguments.of(Map.of("field", "f", "max_new_tokens", "many"), "[max_new_tokens] must be a whole number, got [many]"),

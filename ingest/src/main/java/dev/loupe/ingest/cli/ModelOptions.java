@@ -14,6 +14,7 @@ import dev.loupe.ingest.RunStats;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -54,11 +55,17 @@ final class ModelOptions {
   @Option(
       names = "--preset",
       split = ",",
-      description = "caption, description, keywords, ocr (repeatable or comma-separated; default: the command's, named above)")
+      description = "caption, description, keywords, ocr, tags (repeatable or comma-separated; default: the command's, named above)")
   List<String> presets;
 
   @Option(names = "--prompt", description = "custom prompt text, output as field \"custom\" (instead of, or in addition to, presets)")
   String prompt;
+
+  @Option(
+      names = "--json-schema",
+      paramLabel = "FILE",
+      description = "constrain the --prompt answer to this JSON Schema (llguidance): it is always valid JSON for it")
+  Path jsonSchema;
 
   @Option(names = "--system", description = "system prompt")
   String system;
@@ -139,11 +146,23 @@ final class ModelOptions {
     List<String> names = presets != null ? presets : prompt != null ? List.of() : List.of(defaultPresets.split(","));
     List<PromptPreset> chosen = names.stream().map(ModelOptions::preset).toList();
     for (PromptPreset preset : chosen) out.put(preset.optionName(), withSystem(preset.prompt()));
+    if (jsonSchema != null && prompt == null) {
+      throw new IllegalArgumentException("--json-schema constrains the --prompt answer: give --prompt too (preset tags has its own schema)");
+    }
     if (prompt != null) {
       if (prompt.isBlank()) throw new IllegalArgumentException("--prompt needs text");
-      out.put(Documents.CUSTOM_FIELD, withSystem(Prompt.of(prompt)));
+      out.put(Documents.CUSTOM_FIELD, withSystem(Prompt.of(prompt).withJsonSchema(readSchema())));
     }
     return out;
+  }
+
+  private String readSchema() {
+    if (jsonSchema == null) return null;
+    try {
+      return Files.readString(jsonSchema);
+    } catch (IOException e) {
+      throw new IllegalArgumentException("--json-schema: cannot read " + jsonSchema + ": " + e.getMessage());
+    }
   }
 
   private static PromptPreset preset(String name) {

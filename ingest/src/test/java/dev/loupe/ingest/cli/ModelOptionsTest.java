@@ -45,7 +45,7 @@ class ModelOptionsTest {
   void unknownPresetOrBlankPromptIsAClearError() {
     IllegalArgumentException e =
         assertThrows(IllegalArgumentException.class, () -> options(List.of("poem"), null, null).prompts(""));
-    assertTrue(e.getMessage().contains("unknown preset 'poem' (caption, description, keywords, ocr)"), e.getMessage());
+    assertTrue(e.getMessage().contains("unknown preset 'poem' (caption, description, keywords, ocr, tags)"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> options(null, " ", null).prompts(""));
   }
 
