@@ -3,7 +3,7 @@
 Usage:
   python evaluate.py --model DIR [--count 200] [--metrics FILE]
                      [--export DIR --export-count N]    # held-out images + HF outputs for Loupe
-                     [--examples DIR]                   # demo images + captions.json
+                     [--examples DIR]                   # demo images + captions.json, tags.json
 
 The weights are read as stored (bf16) and upcast to fp32, which is what Loupe's exact CPU
 mode computes; Loupe must reproduce these greedy outputs token for token (its default,
@@ -77,13 +77,67 @@ def caption_facts(caption):
     return shapes, relation
 
 
+def schema_errors(value, schema, where="$"):
+    """What keeps `value` from validating against `schema`: a small validator for the JSON
+    Schema keywords the tags schema uses (the pinned venv has no jsonschema package)."""
+    known = {"title", "description", "type", "properties", "required", "additionalProperties", "items",
+             "maxItems", "minLength", "maxLength", "x-guidance"}
+    assert set(schema) <= known, f"schema keywords not checked here: {set(schema) - known}"
+    kind = schema.get("type")
+    types = {"object": dict, "array": list, "string": str}
+    if kind == "boolean":
+        return [] if isinstance(value, bool) else [f"{where}: not a boolean"]
+    if kind not in types:
+        raise ValueError(f"schema type not checked here: {kind}")
+    if not isinstance(value, types[kind]):
+        return [f"{where}: not a{'n' if kind[0] in 'aeiou' else ''} {kind}"]
+    errors = []
+    if kind == "object":
+        errors += [f"{where}: missing {k}" for k in schema.get("required", ()) if k not in value]
+        properties = schema.get("properties", {})
+        if schema.get("additionalProperties", True) is False:
+            errors += [f"{where}: unexpected {k}" for k in value if k not in properties]
+        for k, v in value.items():
+            if k in properties:
+                errors += schema_errors(v, properties[k], f"{where}.{k}")
+    elif kind == "array":
+        if "maxItems" in schema and len(value) > schema["maxItems"]:
+            errors.append(f"{where}: more than {schema['maxItems']} items")
+        for i, v in enumerate(value):
+            errors += schema_errors(v, schema.get("items", {}), f"{where}[{i}]")
+    else:
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
+            errors.append(f"{where}: length {len(value)} outside the schema's bounds")
+    return errors
+
+
+def parse_tags(text):
+    """A tags answer as a dict, or None when it is not JSON or does not validate against the
+    product's schema."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if not schema_errors(value, scenes.TAGS_SCHEMA) else None
+
+
 def score(results):
     exact = {p: [0, 0] for p in scenes.PROMPTS}
     attr = {"count": [0, 0], "colour": [0, 0], "shape": [0, 0], "relation": [0, 0], "parsed": [0, 0]}
+    tag_fields = {"valid": [0, 0], "objects": [0, 0], "colors": [0, 0], "text_present": [0, 0], "scene": [0, 0]}
     for r in results:
         for preset, out in r["outputs"].items():
             exact[preset][0] += out["text"] == r["truth"][preset]
             exact[preset][1] += 1
+        truth_tags = json.loads(r["truth"]["tags"])
+        assert not schema_errors(truth_tags, scenes.TAGS_SCHEMA), r["truth"]["tags"]
+        assert list(truth_tags) == list(scenes.TAGS_KEYS) and json.dumps(truth_tags) == r["truth"]["tags"]
+        got_tags = parse_tags(r["outputs"]["tags"]["text"]) or {}
+        tag_fields["valid"][0] += bool(got_tags)
+        for field, hit_total in tag_fields.items():
+            if field != "valid":
+                hit_total[0] += field in got_tags and got_tags[field] == truth_tags[field]
+            hit_total[1] += 1
         truth_shapes = [(s["colour"], s["shape"]) for s in r["scene"]["shapes"]]
         got = caption_facts(r["outputs"]["caption"]["text"])
         attr["parsed"][0] += got is not None
@@ -102,7 +156,8 @@ def score(results):
     as_pct = lambda hit_total: {"correct": hit_total[0], "total": hit_total[1],
                                 "percent": round(100.0 * hit_total[0] / max(1, hit_total[1]), 2)}
     return {"exact_match": {k: as_pct(v) for k, v in exact.items()},
-            "caption_attributes": {k: as_pct(v) for k, v in attr.items()}}
+            "caption_attributes": {k: as_pct(v) for k, v in attr.items()},
+            "tags_fields": {k: as_pct(v) for k, v in tag_fields.items()}}
 
 
 def evaluate(model, processor, seeds, exact_count=0, batch=25):
@@ -146,8 +201,8 @@ def export(results, out_dir, count):
 
 def example_seeds(model, processor, out_dir, n=8):
     """Demo scenes that together show every colour and shape, red circle first. A scene is
-    kept only if the model captions and keywords it exactly right from the file as saved
-    (JPEG included): the demo shows what the model can do, and the model card reports the
+    kept only if the model captions, keywords and tags it exactly right from the file as
+    saved (JPEG included): the demo shows what the model can do, and the model card reports the
     unselected held-out accuracy beside it. Returns (seed, file name) pairs."""
     chosen, colours, shapes = [], set(), set()
     seed = EXAMPLE_SEED_BASE
@@ -187,7 +242,7 @@ def model_gets_right(model, processor, scene, path):
 
     image = Image.open(path).convert("RGB")
     truth = scenes.answers(scene)
-    return all(greedy(model, processor, image, scenes.PROMPTS[p])[1] == truth[p] for p in ("caption", "keywords"))
+    return all(greedy(model, processor, image, scenes.PROMPTS[p])[1] == truth[p] for p in ("caption", "keywords", "tags"))
 
 
 def write_examples(model, processor, out_dir):
@@ -195,10 +250,13 @@ def write_examples(model, processor, out_dir):
     out_dir.mkdir(parents=True, exist_ok=True)
     for old in out_dir.glob("shapes_*"):
         old.unlink()
-    captions = {name: scenes.answers(scenes.scene_for(seed))["caption"]
-                for seed, name in example_seeds(model, processor, out_dir)}
+    chosen = example_seeds(model, processor, out_dir)
+    captions = {name: scenes.answers(scenes.scene_for(seed))["caption"] for seed, name in chosen}
     (out_dir / "captions.json").write_text(json.dumps(captions, indent=1) + "\n")
-    return captions
+    # The tags preset's true answers, as JSON objects (the canonical answer is json.dumps of each).
+    tags = {name: scenes.tags(scenes.scene_for(seed)) for seed, name in chosen}
+    (out_dir / "tags.json").write_text(json.dumps(tags, indent=1) + "\n")
+    return {name: {"seed": seed, "caption": captions[name], "tags": json.dumps(tags[name])} for seed, name in chosen}
 
 
 def main():

@@ -8,11 +8,16 @@ accuracy well defined:
   detailed  "Two shapes on a plain white background: a red circle on the left and a blue
              square on the right."
   ocr       ""  (the scenes contain no text, and the OCR prompt says to output nothing then)
+  tags      '{"objects": ["circle", "square"], "colors": ["red", "blue"], "text_present": false,
+             "scene": "plain white background"}'  (json.dumps, keys in the order of the product's
+             tags schema, java/src/main/resources/dev/loupe/presets/tags.schema.json)
 """
 
+import json
 import math
 import random
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, ImageDraw
 
@@ -34,7 +39,14 @@ PROMPTS = {
     "detailed": "Describe this image in detail: the subjects, their attributes, the setting and any actions.",
     "keywords": "List 5 to 10 comma-separated keywords for this image, most important first. Output only the keywords.",
     "ocr": "Transcribe all text visible in this image, line by line. Output only the text, or nothing if there is none.",
+    "tags": "Tag this image as JSON: the objects in it, their main colours, whether it shows any text, and the scene.",
 }
+
+# The JSON schema the product decodes the tags preset under; its property order is the key order.
+TAGS_SCHEMA_PATH = (Path(__file__).resolve().parents[2]
+                    / "java/src/main/resources/dev/loupe/presets/tags.schema.json")
+TAGS_SCHEMA = json.loads(TAGS_SCHEMA_PATH.read_text(encoding="utf-8"))
+TAGS_KEYS = tuple(TAGS_SCHEMA["properties"])
 
 
 @dataclass(frozen=True)
@@ -166,7 +178,21 @@ def answers(scene: Scene) -> dict:
         for word in (item.colour, item.shape):
             if word not in keywords:
                 keywords.append(word)
-    return {"caption": caption, "detailed": detailed, "keywords": ", ".join(keywords), "ocr": ""}
+    return {"caption": caption, "detailed": detailed, "keywords": ", ".join(keywords), "ocr": "",
+            "tags": json.dumps(tags(scene))}
+
+
+def tags(scene: Scene) -> dict:
+    """The tags preset's object: every shape in item order, the distinct colours in item
+    order, no text, and the background; keys in the schema's property order."""
+    colours = []
+    for item in scene.items:
+        if item.colour not in colours:
+            colours.append(item.colour)
+    facts = {"objects": [i.shape for i in scene.items], "colors": colours, "text_present": False,
+             "scene": f"{scene.texture} {scene.background} background"}
+    assert set(facts) == set(TAGS_KEYS), (sorted(facts), TAGS_KEYS)
+    return {k: facts[k] for k in TAGS_KEYS}
 
 
 def describe(scene: Scene) -> dict:

@@ -3,7 +3,7 @@
 Usage: python train.py --out DIR [--steps N] [--batch B] [--seed S]
 
 Every training example is a new scene (seeded by its step and slot, so runs repeat exactly)
-asked one of the product's four prompts through the real chat template; the loss covers
+asked one of the product's five prompts through the real chat template; the loss covers
 only the assistant's answer and its closing <|im_end|>.
 """
 
@@ -21,7 +21,7 @@ import model_def
 import scenes
 
 TRAIN_SEED_BASE = 10_000_000  # held-out scenes use seeds below this (see evaluate.py)
-PRESET_WEIGHTS = {"caption": 0.40, "keywords": 0.25, "detailed": 0.25, "ocr": 0.10}
+PRESET_WEIGHTS = {"caption": 0.35, "keywords": 0.20, "detailed": 0.20, "ocr": 0.05, "tags": 0.20}
 
 
 class PromptCodec:

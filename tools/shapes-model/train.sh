@@ -2,9 +2,9 @@
 # Regenerates the trained shapes model and everything made from it:
 #   models/shapes-tiny/          the checkpoint (HF layout, bf16) + heldout_accuracy.json
 #   testdata/shapes/             held-out images with HF's greedy outputs (Loupe parity tests)
-#   examples/images/             demo images + captions.json (their true captions)
+#   examples/images/             demo images + captions.json, tags.json (their true answers)
 #
-#   tools/shapes-model/train.sh                 # CPU only, about 15-25 min on 2 cores
+#   tools/shapes-model/train.sh                 # CPU only, about 30-35 min on 2 cores
 #   LOUPE_GOLDEN_VENV=/path tools/shapes-model/train.sh
 #   SHAPES_STEPS=300 SHAPES_OUT=/tmp/s tools/shapes-model/train.sh --train-only   # quick check
 #
