@@ -14,4 +14,4 @@ for line in open(sys.argv[1], encoding="utf-8"):
     if have.split("+")[0] != want:
         mismatches.append(f"{name}: pinned {want}, installed {have}")
 if mismatches:
-    sys.exit("golden venv does not match requirements.txt:\n  " + "\n  ".join(mismatches))
+    sys.exit(f"venv does not match {sys.argv[1]}:\n  " + "\n  ".join(mismatches))

@@ -43,8 +43,8 @@ What is mirrored from Loupe (cpp/tokenizer/src/constraint.rs), so that the masks
 """
 import json
 import pathlib
+import subprocess
 import sys
-from importlib.metadata import version
 
 import llguidance
 import tokenizers
@@ -109,16 +109,7 @@ CASES = [
 
 
 def check_versions():
-    bad = []
-    for line in (HERE / "requirements-constraint.txt").read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            name, want = line.split("==")
-            have = version(name)
-            if have.split("+")[0] != want:
-                bad.append(f"{name}: pinned {want}, installed {have}")
-    if bad:
-        sys.exit("venv does not match requirements-constraint.txt:\n  " + "\n  ".join(bad))
+    subprocess.run([sys.executable, str(HERE / "check_versions.py"), str(HERE / "requirements-constraint.txt")], check=True)
 
 
 # --- llguidance parser/src/tokenizer_json.rs: token_bytes_from_tokenizer_json ---------------
