@@ -191,13 +191,13 @@ def export(model, processor, out_dir, count):
 # captions never use; each must retrieve its image first among the demo images.
 EXAMPLE_QUERIES = [
     ("a tangerine five-pointed star above a crimson disc", "shapes_01.png"),
-    ("a single azure disc", "shapes_02.jpg"),
+    ("an amber star and a navy star-shaped figure", "shapes_02.jpg"),
     ("a violet box and an emerald round shape", "shapes_03.png"),
-    ("a scarlet star and a green three-sided shape", "shapes_04.jpg"),
-    ("a golden dot next to a jade star", "shapes_05.png"),
-    ("one emerald block", "shapes_06.jpg"),
-    ("a red three-sided shape and a lilac circle", "shapes_07.png"),
-    ("a plum five-pointed shape", "shapes_08.jpg"),
+    ("a jade triangular shape next to a plum three-sided shape", "shapes_04.jpg"),
+    ("a golden three-sided shape above an apricot disc", "shapes_05.png"),
+    ("a red three-sided shape and a lilac circle", "shapes_06.jpg"),
+    ("a lemon triangle next to an emerald dot", "shapes_07.png"),
+    ("a scarlet triangular shape beside a tangerine round shape", "shapes_08.jpg"),
 ]
 
 

@@ -66,7 +66,7 @@ class RoutedInferenceIT {
 
   @Test
   void aCoordinatingNodeWithoutTheModelGetsTheSameAnswer() {
-    Map<String, Object> query = knnQuery("embedder", "a single azure disc");
+    Map<String, Object> query = knnQuery("embedder", "an amber star and a navy star-shaped figure");
     JsonNode viaModelNode = ES.node(0).client().post("/" + INDEX + "/_search", query).at("/hits/hits");
     JsonNode viaOtherNode = ES.node(1).client().post("/" + INDEX + "/_search", query).at("/hits/hits");
     assertEquals("shapes_02.jpg", viaOtherNode.at("/0/_id").asText(), viaOtherNode.toString());
