@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """The Elasticsearch half of `./loupe demo`, against a running node with the Loupe plugin.
 
-Creates an ingest pipeline with two image_caption processors (a caption and keywords on the
-same image, sharing its prefix in the radix cache) and, when the node serves an embedding
+Creates an ingest pipeline with three image_caption processors (a caption, structured tags
+constrained to a JSON schema, and keywords on the same image, sharing its prefix in the radix
+cache) and, when the node serves an embedding
 model, an image_embedding processor into a dense_vector field; indexes the images with one
 _bulk request; then shows caption search (BM25), vector search (kNN with the
 loupe_text_embedding query vector builder) and hybrid search side by side for the query and
-for a paraphrase that uses none of the captions' words; then the node's _loupe/stats.
+for a paraphrase that uses none of the captions' words, and terms aggregations over the tags'
+typed fields; then the node's _loupe/stats.
 
   scripts/es-demo.py --es http://127.0.0.1:19200 --query "red circle" [--expected captions.json]
                      [--embedding-model embedder] [--paraphrases queries.json] IMAGE...
@@ -62,6 +64,8 @@ def pipeline(max_new_tokens, embedding_model):
             {"image_caption": {"field": "image", "target_field": "caption", "preset": "caption",
                                "max_new_tokens": max_new_tokens,
                                "properties": ["text", "model", "prompt_tokens", "cached_tokens", "timings"]}},
+            # Structured output: JSON constrained to the preset's schema, parsed into typed fields.
+            {"image_caption": {"field": "image", "target_field": "tags", "preset": "tags", "max_new_tokens": 96}},
             {"image_caption": {"field": "image", "target_field": "keywords", "preset": "keywords",
                                "max_new_tokens": max(8, max_new_tokens // 2),
                                "properties": ["text", "prompt_tokens", "cached_tokens"], "remove_binary": True}},
@@ -92,8 +96,10 @@ def index_images(es, images, max_new_tokens, embedding_model):
         "file": {"type": "keyword"},
         "caption": {"properties": {"text": {"type": "text"}, "model": {"type": "keyword"}}},
         "keywords": {"properties": {"text": {"type": "text"}}},
+        "tags": {"properties": {"objects": {"type": "keyword"}, "colors": {"type": "keyword"},
+                                "text_present": {"type": "boolean"}, "scene": {"type": "text"}}},
     }}}
-    described = "file: keyword, caption.text and keywords.text: text"
+    described = "file: keyword, caption.text and keywords.text: text, tags.objects and tags.colors: keyword"
     if embedding_model:
         dims = embedding_size(es, embedding_model)
         # Unit-length vectors: dot_product; int8 HNSW keeps a quarter of the float bytes in memory.
@@ -117,7 +123,7 @@ def index_images(es, images, max_new_tokens, embedding_model):
     seconds = time.monotonic() - started
     failed = [item["index"] for item in answer["items"] if "error" in item["index"]]
     print(f"  {len(images) - len(failed)} indexed, {len(failed)} failed in {seconds:.1f} s "
-          f"({len(images) / seconds:.2f} images/s, caption + keywords{' + vector' if embedding_model else ''} each)")
+          f"({len(images) / seconds:.2f} images/s, caption + tags + keywords{' + vector' if embedding_model else ''} each)")
     for item in failed:
         print(f"  failed {item['_id']}: {item['error'].get('reason')}")
 
@@ -204,6 +210,19 @@ def semantic(es, query, embedding_model, paraphrases, expected):
         paraphrases_table(es, paraphrases, embedding_model, expected)
 
 
+def facets(es):
+    """The tags preset's typed fields: a terms aggregation over them, and one document's tags."""
+    body = {"size": 1, "sort": [{"file": "asc"}], "_source": ["file", "tags"],
+            "aggs": {"colors": {"terms": {"field": "tags.colors"}}, "objects": {"terms": {"field": "tags.objects"}}}}
+    show(f"Facets from structured output (preset tags, JSON schema): POST /{INDEX}/_search", body)
+    answer = call(es, "POST", f"/{INDEX}/_search", body)
+    for name in ("colors", "objects"):
+        buckets = answer.get("aggregations", {}).get(name, {}).get("buckets", [])
+        print(f"  tags.{name:8}: " + (", ".join(f"{b['key']} {b['doc_count']}" for b in buckets) or "(none)"))
+    for hit in answer["hits"]["hits"]:
+        print(f"  {hit['_source']['file']}: {json.dumps(hit['_source'].get('tags'))}")
+
+
 def stats(es):
     show("GET _loupe/stats")
     answer = call(es, "GET", "/_loupe/stats")
@@ -245,6 +264,7 @@ def main():
             expected = json.load(f)
     index_images(args.es, args.images, args.max_new_tokens, args.embedding_model)
     search(args.es, args.query, expected)
+    facets(args.es)
     if args.embedding_model:
         semantic(args.es, args.query, args.embedding_model, args.paraphrases, expected)
     stats(args.es)
