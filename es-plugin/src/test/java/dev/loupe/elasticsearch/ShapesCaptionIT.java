@@ -171,6 +171,20 @@ class ShapesCaptionIT {
   }
 
   @Test
+  void anAnswerCutByMaxNewTokensFailsTheDocumentInsteadOfIndexingPartOfIt() throws IOException {
+    String name = truth.keySet().iterator().next();
+    String image = Base64.getEncoder().encodeToString(Files.readAllBytes(TestPaths.examples().resolve(name)));
+    JsonNode simulated = ES.client().post("/_ingest/pipeline/_simulate", Map.of(
+        "pipeline", Map.of("processors", List.of(Map.of("image_caption", Map.of(
+            "field", "image", "target_field", "tags", "preset", "tags", "max_new_tokens", 6)))),
+        "docs", List.of(Map.of("_source", Map.of("image", image))))).at("/docs/0");
+    assertFalse(simulated.has("doc"), simulated.toString());
+    String reason = simulated.at("/error/reason").asText();
+    assertTrue(reason.contains("stopped before the answer was complete") && reason.contains("max_new_tokens [6]"), simulated.toString());
+    assertEquals("illegal_argument_exception", simulated.at("/error/type").asText(), simulated.toString());
+  }
+
+  @Test
   void anInvalidJsonSchemaIsRefusedWhenThePipelineIsDefined() {
     EsResponse response = ES.client().send("PUT", "/_ingest/pipeline/bad-schema", Map.of("processors", List.of(
         Map.of("image_caption", Map.of("field", "image", "json_schema", Map.of("type", "colour"))))));
