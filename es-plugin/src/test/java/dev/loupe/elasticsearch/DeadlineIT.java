@@ -36,6 +36,8 @@ class DeadlineIT {
     for (JsonNode item : response.get("items")) {
       JsonNode index = item.get("index");
       assertEquals(429, index.get("status").asInt(), index.toString());
+      // The type clients match on, as the README's failure table states it.
+      assertEquals("timeout_exception", index.at("/error/type").asText(), index.toString());
       assertTrue(index.toString().contains("image_caption timed out: no result within loupe.timeout [1ms]"), index.toString());
     }
     JsonNode node = ES.client().get("/_loupe/stats").get("nodes").elements().next().at("/models/default");
