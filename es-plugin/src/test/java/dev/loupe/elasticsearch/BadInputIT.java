@@ -166,11 +166,11 @@ class BadInputIT {
     assertFalse(es().get("/bad-input/_doc/after").at("/_source/caption/text").asText().isEmpty());
     JsonNode stats = es().get("/_loupe/stats").get("nodes").elements().next().at("/models/default");
     assertTrue(stats.at("/model/loaded").asBoolean());
-    // Images that reached the captioning service; field errors (missing, wrong type) fail
-    // before it and show in the processor's _nodes/stats/ingest counters instead.
-    assertTrue(stats.at("/requests/failed").asLong() >= 4, stats.toString());
+    // Every failed document is counted, field errors (missing, wrong type, empty) included:
+    // as many as the processor's own _nodes/stats/ingest counter.
     JsonNode processor =
         es().get("/_nodes/stats/ingest").get("nodes").elements().next().at("/ingest/pipelines/bad-strict/processors/0/image_caption/stats");
     assertTrue(processor.get("failed").asLong() >= 7, processor.toString());
+    assertTrue(stats.at("/requests/failed").asLong() >= processor.get("failed").asLong(), stats + " vs " + processor);
   }
 }

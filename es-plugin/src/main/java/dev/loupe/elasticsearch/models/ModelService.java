@@ -151,6 +151,15 @@ public final class ModelService implements Closeable {
   }
 
   /**
+   * Counts a document its processor refused before handing it over (its field missing, empty
+   * or of the wrong type): a failed request like any other, so the stats see every failure.
+   */
+  public void countRefused() {
+    counters.submitted.increment();
+    counters.failed.increment();
+  }
+
+  /**
    * Runs one task. {@code done} is called exactly once, with the result or an exception whose
    * type gives its REST status, on a pool, timer or engine completion thread.
    *

@@ -70,7 +70,7 @@ public final class ImageCaptionProcessor extends ModelProcessor {
     try {
       image = ImageField.read(document, field, ignoreMissing, "caption");
     } catch (IllegalArgumentException e) {
-      handler.accept(null, e);
+      refuse(handler, e);
       return;
     }
     if (image == null) {

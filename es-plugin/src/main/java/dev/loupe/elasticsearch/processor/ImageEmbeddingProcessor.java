@@ -66,7 +66,7 @@ public final class ImageEmbeddingProcessor extends ModelProcessor {
       if (field != null) image = ImageField.read(document, field, ignoreMissing, "embed");
       if (textField != null) text = text(document);
     } catch (IllegalArgumentException e) {
-      handler.accept(null, e);
+      refuse(handler, e);
       return;
     }
     if (image == null && text == null) {  // every input is missing, and that is allowed

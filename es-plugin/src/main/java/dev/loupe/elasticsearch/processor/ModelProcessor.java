@@ -1,5 +1,6 @@
 package dev.loupe.elasticsearch.processor;
 
+import dev.loupe.elasticsearch.models.ModelService;
 import dev.loupe.elasticsearch.models.ModelTask;
 import dev.loupe.elasticsearch.models.NodeModels;
 import java.util.function.BiConsumer;
@@ -62,6 +63,13 @@ abstract class ModelProcessor extends AbstractProcessor {
             handler.accept(document, null);
           }
         });
+  }
+
+  /** Fails a document refused for its input before any model work, and counts it in the model's stats. */
+  final void refuse(BiConsumer<IngestDocument, Exception> handler, IllegalArgumentException error) {
+    ModelService service = models.get(model);
+    if (service != null) service.countRefused();
+    handler.accept(null, error);
   }
 
   final NodeModels models() {

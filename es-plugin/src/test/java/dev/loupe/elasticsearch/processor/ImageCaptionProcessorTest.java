@@ -176,6 +176,19 @@ class ImageCaptionProcessorTest {
   }
 
   @Test
+  void documentsRefusedForTheirFieldAreCountedAsFailed() throws Exception {
+    long failed = service.stats().requests().failed(), submitted = service.stats().requests().submitted();
+    run(processor(Map.of("field", "image")), document(null));
+    run(processor(Map.of("field", "image")), document(42));
+    run(processor(Map.of("field", "image")), document(""));
+    run(processor(Map.of("field", "image")), document("not base64 at all!"));
+    assertEquals(failed + 4, service.stats().requests().failed());
+    assertEquals(submitted + 4, service.stats().requests().submitted());
+    run(processor(Map.of("field", "image", "ignore_missing", true)), document(null));  // allowed: not a failure
+    assertEquals(failed + 4, service.stats().requests().failed());
+  }
+
+  @Test
   void invalidBase64() throws Exception {
     Object[] outcome = run(processor(Map.of("field", "image")), document("not base64 at all!"));
     assertInstanceOf(IllegalArgumentException.class, outcome[1]);
