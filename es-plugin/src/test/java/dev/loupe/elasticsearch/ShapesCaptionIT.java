@@ -53,14 +53,19 @@ class ShapesCaptionIT {
         Map.of("image_caption", Map.of("field", "image", "preset", "caption", "max_new_tokens", 32)),
         Map.of("image_caption", Map.of("field", "image", "target_field", "keywords", "preset", "keywords",
             "max_new_tokens", 32, "remove_binary", true)))));
+    indexTheImages(INDEX, "shapes");
+    indexTags();
+  }
+
+  /** Every sample image into {@code index} through {@code pipeline}, in one refreshed bulk. */
+  static void indexTheImages(String index, String pipeline) throws IOException {
     BulkBody bulk = new BulkBody();
     for (String name : truth.keySet()) {
       String image = Base64.getEncoder().encodeToString(Files.readAllBytes(TestPaths.examples().resolve(name)));
-      bulk.index(INDEX, name, Map.of("name", name, "image", image));
+      bulk.index(index, name, Map.of("name", name, "image", image));
     }
-    JsonNode response = ES.client().bulk("/_bulk?pipeline=shapes&refresh=true", bulk);
+    JsonNode response = ES.client().bulk("/_bulk?pipeline=" + pipeline + "&refresh=true", bulk);
     assertFalse(response.get("errors").asBoolean(), response.toString());
-    indexTags();
   }
 
   static final String TAGS_INDEX = "shapes-tags";
@@ -91,13 +96,7 @@ class ShapesCaptionIT {
         Map.of("image_caption", Map.of("field", "image", "target_field", "tags", "preset", "tags", "max_new_tokens", 96)),
         Map.of("image_caption", Map.of("field", "image", "target_field", "facets", "max_new_tokens", 96,
             "prompt", PromptPreset.TAGS.instruction(), "json_schema", schema, "remove_binary", true)))));
-    BulkBody bulk = new BulkBody();
-    for (String name : truth.keySet()) {
-      String image = Base64.getEncoder().encodeToString(Files.readAllBytes(TestPaths.examples().resolve(name)));
-      bulk.index(TAGS_INDEX, name, Map.of("name", name, "image", image));
-    }
-    JsonNode response = ES.client().bulk("/_bulk?pipeline=shapes-tags&refresh=true", bulk);
-    assertFalse(response.get("errors").asBoolean(), response.toString());
+    indexTheImages(TAGS_INDEX, "shapes-tags");
   }
 
   static Map<String, Object> orderedMap(Object... keysAndValues) {
