@@ -70,8 +70,6 @@ struct Captioner::Impl {
 
   std::unique_ptr<TokenConstraint> compile(const OutputConstraint& constraint) const {
     LOUPE_CHECK(constraints, InvalidArgument, "this checkpoint cannot generate, so it has no output to constrain");
-    LOUPE_CHECK(!engine->default_sampling().stop_token_ids.empty(), InvalidArgument,
-                "an output constraint needs the checkpoint's end-of-sequence ids (generation_config.json eos_token_id)");
     return constraints->compile(constraint);
   }
 

@@ -53,6 +53,8 @@ ConstraintCompiler::ConstraintCompiler(Tokenizer tokenizer, int32_t vocab_size, 
 const std::shared_ptr<LoupeConstraintCompiler>& ConstraintCompiler::handle() const {
   std::call_once(built_, [this] {
     LOUPE_CHECK(vocab_size_ > 0, Internal, "constraint compiler for an empty vocabulary");
+    LOUPE_CHECK(!end_tokens_.empty(), InvalidArgument,
+                "an output constraint needs the checkpoint's end-of-sequence ids (generation_config.json eos_token_id)");
     std::vector<uint32_t> ends;
     for (TokenId id : end_tokens_) {
       LOUPE_CHECK(id >= 0, InvalidArgument, "negative end token id ", id);

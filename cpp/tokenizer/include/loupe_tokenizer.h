@@ -64,11 +64,10 @@ typedef struct LoupeConstraint LoupeConstraint;
 char* loupe_constraint_compiler_new(const LoupeTokenizer* tokenizer, size_t vocab_size, const uint32_t* eos,
                                     size_t eos_count, LoupeConstraintCompiler** out);
 void loupe_constraint_compiler_free(LoupeConstraintCompiler* compiler);
-size_t loupe_constraint_mask_words(const LoupeConstraintCompiler* compiler); /* (vocab_size + 31) / 32 */
 char* loupe_constraint_new(const LoupeConstraintCompiler* compiler, uint32_t kind, const uint8_t* source,
                            size_t source_len, LoupeConstraint** out);
 void loupe_constraint_free(LoupeConstraint* constraint);
-/* Bit t of words[t / 32]: token t may come next. The end-of-sequence bits are cleared;
+/* Bit t of words[t / 32] ((vocab_size + 31) / 32 words): token t may come next. The end-of-sequence bits are cleared;
  * *may_end says whether the output may end here instead. */
 char* loupe_constraint_compute_mask(LoupeConstraint* constraint, uint32_t* words, size_t count, bool* may_end);
 char* loupe_constraint_consume(LoupeConstraint* constraint, uint32_t token);

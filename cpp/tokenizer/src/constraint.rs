@@ -27,6 +27,14 @@ impl ConstraintKind {
             _ => Err(format!("unknown constraint kind {code}")),
         }
     }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::JsonSchema => "JSON schema",
+            Self::Regex => "regex",
+            Self::Lark => "Lark grammar",
+        }
+    }
 }
 
 /// Our JSON layout unless a schema sets its own `x-guidance` options: one space after ","
@@ -61,7 +69,6 @@ impl TokenizerEnv for TrieEnv {
 pub struct ConstraintCompiler {
     factory: ParserFactory,
     eos: Vec<TokenId>,
-    vocab_size: usize,
 }
 
 impl ConstraintCompiler {
@@ -93,11 +100,7 @@ impl ConstraintCompiler {
         // Errors name the problem, not the parser's state and the whole grammar (they reach
         // HTTP responses and logs).
         factory.limits_mut().verbose_errors = false;
-        Ok(Self { factory, eos: eos.to_vec(), vocab_size })
-    }
-
-    pub fn mask_words(&self) -> usize {
-        self.vocab_size.div_ceil(32)
+        Ok(Self { factory, eos: eos.to_vec() })
     }
 
     /// A fresh matcher, or the reason the constraint is invalid.
@@ -118,11 +121,7 @@ impl ConstraintCompiler {
             ConstraintKind::Regex => TopLevelGrammar::from_regex(source),
             ConstraintKind::Lark => TopLevelGrammar::from_lark(source.to_owned()),
         };
-        let what = match kind {
-            ConstraintKind::JsonSchema => "JSON schema",
-            ConstraintKind::Regex => "regex",
-            ConstraintKind::Lark => "Lark grammar",
-        };
+        let what = kind.describe();
         let parser = self.factory.create_parser(grammar).map_err(|e| format!("invalid {what}: {e}"))?;
         let matcher = Matcher::new(Ok(parser));
         if let Some(error) = matcher.get_error() {

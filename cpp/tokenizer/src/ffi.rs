@@ -377,13 +377,6 @@ pub unsafe extern "C" fn loupe_constraint_compiler_free(handle: *mut LoupeConstr
     }
 }
 
-/// Words of a mask: one bit per logit.
-#[no_mangle]
-pub extern "C" fn loupe_constraint_mask_words(handle: *const LoupeConstraintCompiler) -> usize {
-    // SAFETY: a non-null handle came from loupe_constraint_compiler_new and is not yet freed.
-    unsafe { handle.as_ref() }.map_or(0, |h| h.0.mask_words())
-}
-
 /// A matcher for one request; an invalid schema, regex or grammar is the error.
 ///
 /// # Safety
@@ -422,7 +415,7 @@ pub unsafe extern "C" fn loupe_constraint_free(handle: *mut LoupeConstraint) {
 /// output may end here.
 ///
 /// # Safety
-/// `words` points to `count` writable words (`loupe_constraint_mask_words`); `may_end` is writable.
+/// `words` points to `count` writable words ((vocab_size + 31) / 32); `may_end` is writable.
 #[no_mangle]
 pub unsafe extern "C" fn loupe_constraint_compute_mask(
     handle: *mut LoupeConstraint,
