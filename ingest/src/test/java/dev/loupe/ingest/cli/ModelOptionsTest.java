@@ -5,11 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.loupe.OutputConstraint;
 import dev.loupe.Prompt;
 import dev.loupe.PromptPreset;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** How --preset, --prompt and --system become the prompts of each output field, and the engine flags its options. */
 class ModelOptionsTest {
@@ -47,6 +52,26 @@ class ModelOptionsTest {
         assertThrows(IllegalArgumentException.class, () -> options(List.of("poem"), null, null).prompts(""));
     assertTrue(e.getMessage().contains("unknown preset 'poem' (caption, description, keywords, ocr, tags)"), e.getMessage());
     assertThrows(IllegalArgumentException.class, () -> options(null, " ", null).prompts(""));
+  }
+
+  @Test
+  void jsonSchemaConstrainsTheCustomPromptAndTagsBringTheirOwn(@TempDir Path dir) throws IOException {
+    Path schema = Files.writeString(dir.resolve("s.json"), "{\"type\": \"object\"}");
+    ModelOptions o = options(List.of("tags"), "Classify it.", null);
+    o.jsonSchema = schema;
+    Map<String, Prompt> prompts = o.prompts("");
+    assertEquals(OutputConstraint.jsonSchema("{\"type\": \"object\"}"), prompts.get("custom").constraint());
+    assertEquals(PromptPreset.TAGS.prompt().constraint(), prompts.get("tags").constraint());
+    assertEquals(null, options(null, "Free text.", null).prompts("").get("custom").constraint());
+
+    ModelOptions noPrompt = options(null, null, null);
+    noPrompt.jsonSchema = schema;
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> noPrompt.prompts("caption"));
+    assertTrue(e.getMessage().contains("--json-schema constrains the --prompt answer"), e.getMessage());
+    ModelOptions missing = options(null, "Classify it.", null);
+    missing.jsonSchema = dir.resolve("absent.json");
+    e = assertThrows(IllegalArgumentException.class, () -> missing.prompts(""));
+    assertTrue(e.getMessage().startsWith("--json-schema: cannot read"), e.getMessage());
   }
 
   @Test
